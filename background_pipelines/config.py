@@ -1,0 +1,190 @@
+"""Typed settings, read once from environment variables; the one place every knob and default lives.
+
+Secrets (API keys, database passwords) are held in `Secret` and masked in every repr.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+from sqlalchemy.engine import make_url
+
+
+class Secret:
+    """A string that never shows itself in repr/str/logs; call .reveal() at the point of use."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | None):
+        self._value = value or None
+
+    def reveal(self) -> str | None:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret(None)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def mask_url(url: str) -> str:
+    """A database URL with its password replaced, safe for logs and metadata."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL we can parse: show nothing of it
+        return "<unparseable url>"
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value of the wrong shape."""
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true/false")
+
+
+def _num(env: Mapping[str, str], name: str, default, cast):
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return cast(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a {cast.__name__}") from None
+
+
+def _str(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    raw = env.get(name)
+    return default if raw is None or raw.strip() == "" else raw.strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    # store
+    home: Path
+    database_url: str
+    start_date: str
+    # chat LLM
+    llm_base_url: str | None
+    llm_api_key: Secret = field(repr=True)
+    llm_model: str = "gpt-4o-mini"
+    llm_max_concurrency: int = 8
+    llm_timeout_seconds: float = 60.0
+    llm_max_attempts: int = 5
+    llm_rpm: int | None = None
+    llm_tpm: int | None = None
+    llm_daily_budget_usd: float | None = None
+    llm_prices: str | None = None  # JSON: {"model": [usd_per_1k_prompt, usd_per_1k_completion]}
+    llm_cache: bool = True
+    chat_llm_enabled: bool = True
+    # embeddings
+    embedding_backend: str = "auto"  # auto | openai | sentence-transformers | hashing
+    embedding_base_url: str | None = None
+    embedding_api_key: Secret = field(default_factory=lambda: Secret(None))
+    embedding_model: str | None = None
+    embedding_batch_size: int = 100
+    # thresholds and triggers
+    summary_message_threshold: int = 20
+    knowledge_extraction_threshold: int = 10
+    reflection_delay_seconds: int = 60
+    sensor_min_interval_seconds: int = 30
+    # feature flags
+    enable_runtime_fact_extraction: bool = True
+    enable_character_diary: bool = True
+    enable_dream_sequences: bool = True
+    enable_goal_strategist: bool = True
+    # schedules and alerts
+    timezone: str = "UTC"
+    nightly_hour: int = 3
+    alert_webhook_url: str | None = None
+    webhook_secret: Secret = field(default_factory=lambda: Secret(None))
+    # backups
+    backup_dir: Path | None = None
+
+    @property
+    def llm_backend(self) -> str:
+        """`openai` when an endpoint is configured, else the embedded `offline` backend."""
+        return "openai" if self.llm_base_url else "offline"
+
+    @property
+    def safe_database_url(self) -> str:
+        return mask_url(self.database_url)
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "database_url":
+                value = self.safe_database_url
+            parts.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        home = Path(_str(env, "BGP_HOME", ".bgp")).expanduser().resolve()
+        database_url = _str(env, "BGP_DATABASE_URL", None) or f"sqlite:///{home / 'store.db'}"
+        nightly_hour = _num(env, "BGP_NIGHTLY_HOUR", 3, int)
+        if not 0 <= nightly_hour <= 23:
+            raise ConfigError(f"BGP_NIGHTLY_HOUR={nightly_hour}: expected 0..23")
+        backend = _str(env, "BGP_EMBEDDING_BACKEND", "auto")
+        if backend not in {"auto", "openai", "sentence-transformers", "hashing"}:
+            raise ConfigError(
+                f"BGP_EMBEDDING_BACKEND={backend!r}: expected auto, openai, sentence-transformers or hashing"
+            )
+        backup_dir = _str(env, "BGP_BACKUP_DIR", None)
+        return cls(
+            home=home,
+            database_url=database_url,
+            start_date=_str(env, "BGP_START_DATE", "2026-10-01"),
+            llm_base_url=_str(env, "BGP_LLM_BASE_URL", None),
+            llm_api_key=Secret(_str(env, "BGP_LLM_API_KEY", None)),
+            llm_model=_str(env, "BGP_LLM_MODEL", "gpt-4o-mini"),
+            llm_max_concurrency=_num(env, "BGP_LLM_MAX_CONCURRENCY", 8, int),
+            llm_timeout_seconds=_num(env, "BGP_LLM_TIMEOUT_SECONDS", 60.0, float),
+            llm_max_attempts=_num(env, "BGP_LLM_MAX_ATTEMPTS", 5, int),
+            llm_rpm=_num(env, "BGP_LLM_RPM", None, int),
+            llm_tpm=_num(env, "BGP_LLM_TPM", None, int),
+            llm_daily_budget_usd=_num(env, "BGP_LLM_DAILY_BUDGET_USD", None, float),
+            llm_prices=_str(env, "BGP_LLM_PRICES", None),
+            llm_cache=_bool(env, "BGP_LLM_CACHE", True),
+            chat_llm_enabled=_bool(env, "BGP_CHAT_LLM_ENABLED", True),
+            embedding_backend=backend,
+            embedding_base_url=_str(env, "BGP_EMBEDDING_BASE_URL", None),
+            embedding_api_key=Secret(_str(env, "BGP_EMBEDDING_API_KEY", None)),
+            embedding_model=_str(env, "BGP_EMBEDDING_MODEL", None),
+            embedding_batch_size=_num(env, "BGP_EMBEDDING_BATCH_SIZE", 100, int),
+            summary_message_threshold=_num(env, "SUMMARY_MESSAGE_THRESHOLD", 20, int),
+            knowledge_extraction_threshold=_num(env, "KNOWLEDGE_EXTRACTION_THRESHOLD", 10, int),
+            reflection_delay_seconds=_num(env, "REFLECTION_DELAY_SECONDS", 60, int),
+            sensor_min_interval_seconds=_num(env, "BGP_SENSOR_MIN_INTERVAL_SECONDS", 30, int),
+            enable_runtime_fact_extraction=_bool(env, "ENABLE_RUNTIME_FACT_EXTRACTION", True),
+            enable_character_diary=_bool(env, "ENABLE_CHARACTER_DIARY", True),
+            enable_dream_sequences=_bool(env, "ENABLE_DREAM_SEQUENCES", True),
+            enable_goal_strategist=_bool(env, "ENABLE_GOAL_STRATEGIST", True),
+            timezone=_str(env, "BGP_TIMEZONE", "UTC"),
+            nightly_hour=nightly_hour,
+            alert_webhook_url=_str(env, "BGP_ALERT_WEBHOOK_URL", None),
+            webhook_secret=Secret(_str(env, "BGP_WEBHOOK_SECRET", None)),
+            backup_dir=Path(backup_dir).expanduser().resolve() if backup_dir else home / "backups",
+        )

@@ -1,0 +1,150 @@
+"""Opening the store: engine creation for SQLite or PostgreSQL, migrations applied on first use.
+
+`Store` is the handle every engine function takes; SQL lives in the sibling modules that own
+each table. Dialect-aware upsert helpers live here so those modules stay portable.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from background_pipelines.config import Settings, mask_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or migrated; the message names the (masked) URL."""
+
+
+@dataclass(frozen=True, eq=False)
+class Store:
+    engine: Engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def safe_url(self) -> str:
+        return mask_url(self.engine.url.render_as_string(hide_password=False))
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)})"
+
+    def begin(self):
+        """A transaction: `with store.begin() as conn:`."""
+        return self.engine.begin()
+
+    def connect(self):
+        return self.engine.connect()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets sensors read while a run writes; foreign keys for ON DELETE CASCADE.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername == "postgresql":
+        # psycopg2 is installed for dagster-postgres already; SQLAlchemy 2.1 would default to psycopg 3.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _alembic_config(connection: Connection) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision` (idempotent)."""
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+    except Exception as exc:  # the raw error may carry the URL with its password
+        raise StoreError(
+            f"migrating the store at {mask_url(str(engine.url.render_as_string(hide_password=False)))} "
+            f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
+
+
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Open the store at `url` (default: from the environment), migrating it on first use."""
+    url = url or Settings.from_env().database_url
+    engine = make_engine(url)
+    if migrate:
+        key = engine.url.render_as_string(hide_password=False)
+        with _migrate_lock:
+            if key not in _migrated:
+                if current_revision(engine) != head_revision():
+                    upgrade(engine)
+                _migrated.add(key)
+    return Store(engine)
+
+
+# -- dialect-aware writes ----------------------------------------------------------------------
+
+
+def _insert(conn: Connection, table: Table):
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict], index_elements: Iterable[str] | None = None) -> int:
+    """Insert rows, silently keeping existing ones on a unique conflict; returns rows inserted."""
+    if not rows:
+        return 0
+    stmt = _insert(conn, table).on_conflict_do_nothing(
+        index_elements=list(index_elements) if index_elements else None
+    )
+    return conn.execute(stmt, list(rows)).rowcount or 0
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[dict], keys: Sequence[str], update: Sequence[str]) -> None:
+    """Insert rows, overwriting the `update` columns of rows that already exist by `keys`."""
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in update}
+    )
+    conn.execute(stmt, list(rows))

@@ -1,0 +1,137 @@
+"""The processing ledger: which stage has done which item at which version.
+
+Every asset asks `todo()` for the items it still owes and records outcomes with `mark()`; an item
+is done, pending, or failed with a reason, never silently dropped. A new stage version makes every
+item due again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Sequence
+
+from sqlalchemy import and_, delete, func, select
+
+from background_pipelines.store.engine import Store, upsert
+from background_pipelines.store.schema import ledger
+
+DONE, PENDING, FAILED = "done", "pending", "failed"
+_CHUNK = 500
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def done_items(store: Store, stage: str, version: str, items: Iterable[str]) -> set[str]:
+    """The subset of `items` that `stage` has done at `version`."""
+    items = list(dict.fromkeys(items))
+    found: set[str] = set()
+    with store.connect() as conn:
+        for chunk in _chunks(items):
+            rows = conn.execute(
+                select(ledger.c.item).where(
+                    ledger.c.stage == stage,
+                    ledger.c.version == version,
+                    ledger.c.status == DONE,
+                    ledger.c.item.in_(chunk),
+                )
+            )
+            found.update(r[0] for r in rows)
+    return found
+
+
+def todo(store: Store, stage: str, version: str, items: Iterable[str], force: bool = False) -> list[str]:
+    """`items` (order kept) that `stage` still owes at `version`; all of them when `force`."""
+    items = list(dict.fromkeys(items))
+    if force:
+        return items
+    done = done_items(store, stage, version, items)
+    return [i for i in items if i not in done]
+
+
+def mark(
+    store: Store,
+    stage: str,
+    version: str,
+    items: Iterable[str],
+    status: str,
+    *,
+    error: str | None = None,
+    run_id: str | None = None,
+    conn=None,
+) -> int:
+    """Record `status` for `items`; failures count attempts. Pass `conn` to join a caller's transaction."""
+    if status not in (DONE, PENDING, FAILED):
+        raise ValueError(f"ledger status must be done, pending or failed, not {status!r}")
+    items = list(dict.fromkeys(items))
+    if not items:
+        return 0
+    now = utcnow()
+
+    def _write(c) -> None:
+        attempts = {}
+        for chunk in _chunks(items):
+            attempts.update(
+                c.execute(
+                    select(ledger.c.item, ledger.c.attempts).where(
+                        ledger.c.stage == stage, ledger.c.item.in_(chunk)
+                    )
+                ).all()
+            )
+        rows = [
+            dict(
+                stage=stage,
+                item=item,
+                version=version,
+                status=status,
+                attempts=attempts.get(item, 0) + (1 if status != PENDING else 0),
+                error=(error or "")[:2000] or None,
+                run_id=run_id,
+                updated_at=now,
+            )
+            for item in items
+        ]
+        for chunk in _chunks(rows):
+            upsert(c, ledger, chunk, ["stage", "item"], ["version", "status", "attempts", "error", "run_id", "updated_at"])
+
+    if conn is not None:
+        _write(conn)
+    else:
+        with store.begin() as c:
+            _write(c)
+    return len(items)
+
+
+def failures(store: Store, stage: str) -> list[dict]:
+    """Failed items of `stage` with their reasons, newest first."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(ledger).where(ledger.c.stage == stage, ledger.c.status == FAILED).order_by(ledger.c.updated_at.desc())
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def counts(store: Store, stage: str | None = None) -> dict[tuple[str, str], int]:
+    """{(stage, status): count}."""
+    q = select(ledger.c.stage, ledger.c.status, func.count()).group_by(ledger.c.stage, ledger.c.status)
+    if stage:
+        q = q.where(ledger.c.stage == stage)
+    with store.connect() as conn:
+        return {(s, st): n for s, st, n in conn.execute(q)}
+
+
+def purge_older_than(store: Store, days: int = 7) -> int:
+    """Delete finished (done) ledger rows older than `days`; pending and failed rows stay visible."""
+    cutoff = utcnow() - timedelta(days=days)
+    with store.begin() as conn:
+        res = conn.execute(delete(ledger).where(and_(ledger.c.updated_at < cutoff, ledger.c.status == DONE)))
+        return res.rowcount or 0
+
+
+__all__ = ["DONE", "PENDING", "FAILED", "todo", "done_items", "mark", "failures", "counts", "purge_older_than", "utcnow"]

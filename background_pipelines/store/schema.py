@@ -1,0 +1,254 @@
+"""The store's tables as SQLAlchemy Core metadata: one schema for SQLite and PostgreSQL.
+
+Migrations in background_pipelines/migrations are the source of truth for the database; these
+definitions mirror them so queries are written once. Times are UTC, stored naive.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# -- conversations -----------------------------------------------------------------------------
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(32), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("channel", String(255), nullable=False),
+    Column("session", String(255), nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("author_kind", String(16), nullable=False),  # user | character
+    Column("role", String(16), nullable=False),  # user | assistant | system
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("day", String(10), nullable=False),  # UTC date of created_at: the partition key
+    Column("ingested_at", DateTime, nullable=False),
+    UniqueConstraint("platform", "external_id", name="uq_messages_platform_external_id"),
+    Index("ix_messages_day", "day"),
+    Index("ix_messages_session", "session"),
+    Index("ix_messages_author", "author"),
+    Index("ix_messages_created_at", "created_at"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("display_name", String(255)),
+    Column("first_seen", DateTime),
+    Column("created_at", DateTime, nullable=False),
+)
+
+characters = Table(
+    "characters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("persona", Text, nullable=False, default=""),
+    Column("voice", Text, nullable=False, default=""),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("goals", JSON, nullable=False, default=list),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# -- the processing ledger: what each stage has done to each item --------------------------------
+
+ledger = Table(
+    "processing_ledger",
+    metadata,
+    Column("stage", String(64), primary_key=True),
+    Column("item", String(255), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # done | pending | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("run_id", String(64)),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_ledger_status", "stage", "status"),
+    Index("ix_ledger_updated_at", "updated_at"),
+)
+
+# -- LLM gateway -------------------------------------------------------------------------------
+
+llm_cache = Table(
+    "llm_cache",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("model", String(255), nullable=False),
+    Column("task", String(64), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_llm_cache_created_at", "created_at"),
+)
+
+llm_usage = Table(
+    "llm_usage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", String(10), nullable=False),
+    Column("task", String(64), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("cost_usd", Float, nullable=False, default=0.0),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_llm_usage_day", "day"),
+)
+
+# -- message-level derived artifacts ------------------------------------------------------------
+
+message_scores = Table(
+    "message_scores",
+    metadata,
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("importance", Float, nullable=False),
+    Column("importance_class", String(16), nullable=False),  # noise | weak_signal | signal
+    Column("content_factor", Float, nullable=False),
+    Column("activity_factor", Float, nullable=False),
+    Column("recency_factor", Float, nullable=False),
+    Column("topic_factor", Float, nullable=False),
+    Column("significance", Integer, nullable=False),  # 0..3
+    Column("backend", String(32), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+pins = Table(
+    "pins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("character", String(255), nullable=False),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # auto | manual
+    Column("pinned_at", DateTime, nullable=False),
+    Column("unpinned_at", DateTime),
+    UniqueConstraint("character", "message_id", name="uq_pins_character_message"),
+    Index("ix_pins_character", "character"),
+)
+
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("item_kind", String(16), primary_key=True),  # message | summary | entity | ...
+    Column("item_id", Integer, primary_key=True),
+    Column("model", String(255), nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32 little-endian
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_embeddings_model", "item_kind", "model"),
+)
+
+summaries = Table(
+    "summaries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session", String(255), nullable=False),
+    Column("channel", String(255), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("first_message_id", Integer, nullable=False),
+    Column("last_message_id", Integer, nullable=False),
+    Column("message_ids", JSON, nullable=False),
+    Column("participants", JSON, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("meaningfulness", Integer, nullable=False),  # 1..5
+    Column("status", String(16), nullable=False),  # kept | discarded
+    Column("previous_id", Integer, ForeignKey("summaries.id", ondelete="SET NULL")),
+    Column("backend", String(32), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("session", "last_message_id", name="uq_summaries_session_last"),
+    Index("ix_summaries_day", "day"),
+)
+
+facts = Table(
+    "facts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_name", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),  # fact | preference
+    Column("subject", String(255), nullable=False),
+    Column("predicate", String(64), nullable=False),
+    Column("object", Text, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("valid_from", DateTime, nullable=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_name", "kind", "predicate", "object", "valid_from", name="uq_facts_identity"),
+    Index("ix_facts_user", "user_name"),
+    Index("ix_facts_day", "day"),
+)
+
+entities = Table(
+    "entities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("norm", String(255), nullable=False, unique=True),  # normalized name: the dedup key
+    Column("type", String(32), nullable=False),
+    Column("aliases", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+relations = Table(
+    "relations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("src_id", Integer, ForeignKey("entities.id"), nullable=False),
+    Column("predicate", String(64), nullable=False),
+    Column("dst_id", Integer, ForeignKey("entities.id"), nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("valid_from", DateTime, nullable=False),
+    Column("invalidated_at", DateTime),
+    Column("expired_at", DateTime),  # soft expiry by decay; cleared when mentioned again
+    Column("inferred", Boolean, nullable=False, default=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("source_fact_ids", JSON, nullable=False),
+    UniqueConstraint("src_id", "predicate", "dst_id", "valid_from", name="uq_relations_identity"),
+    Index("ix_relations_src", "src_id", "predicate"),
+    Index("ix_relations_dst", "dst_id"),
+)
+
+relationship_scores = Table(
+    "relationship_scores",
+    metadata,
+    Column("user_name", String(255), primary_key=True),
+    Column("character", String(255), primary_key=True),
+    Column("familiarity", Float, nullable=False),
+    Column("interactions", Integer, nullable=False),
+    Column("sessions", Integer, nullable=False),
+    Column("first_interaction", DateTime, nullable=False),
+    Column("last_interaction", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
