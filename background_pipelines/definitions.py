@@ -1,0 +1,37 @@
+"""The Dagster code location: assembles Definitions from every module of assets/ and sensors/.
+
+Each module exposes `definitions(settings)`; feature flags are applied there, so this file only
+discovers, merges and adds the shared resources.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import dagster as dg
+
+from background_pipelines.config import Settings
+
+_PACKAGES = ("assets", "sensors")
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    from assets.resources import default_resources
+
+    parts: list[dg.Definitions] = []
+    for package_name in _PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+            if info.name.startswith("_") or info.name == "resources":
+                continue
+            module = importlib.import_module(f"{package_name}.{info.name}")
+            build = getattr(module, "definitions", None)
+            if build is not None:
+                parts.append(build(settings))
+    parts.append(dg.Definitions(resources=default_resources()))
+    return dg.Definitions.merge(*parts)
+
+
+defs = build_definitions()

@@ -1,0 +1,2 @@
+"""Everything that starts runs: jobs, sensors and schedules. Each module exposes
+`definitions(settings) -> dagster.Definitions`."""
