@@ -10,8 +10,8 @@ def register(sub) -> None:
     db = sub.add_parser("db", help="store migrations")
     dbsub = db.add_subparsers(dest="db_command", metavar="ACTION")
     dbsub.required = True
-    up = dbsub.add_parser("upgrade", help="apply migrations up to REVISION (default: head)")
-    up.add_argument("revision", nargs="?", default="head")
+    up = dbsub.add_parser("upgrade", help="apply migrations up to REVISION (default: heads)")
+    up.add_argument("revision", nargs="?", default="heads")
     up.set_defaults(func=_upgrade)
     st = dbsub.add_parser("current", help="print the store's migration revision and the head")
     st.set_defaults(func=_current)

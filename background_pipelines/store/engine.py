@@ -86,17 +86,20 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
 
 
 def head_revision() -> str:
+    """The head revision(s) of the migration scripts, comma-joined and sorted."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return ",".join(sorted(ScriptDirectory.from_config(cfg).get_heads()))
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The store's applied revision(s), comma-joined and sorted; None for an empty store."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply migrations up to `revision` (idempotent)."""
     try:
         with engine.begin() as conn:
