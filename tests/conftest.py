@@ -22,8 +22,6 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 def _pg_admin_engine():
     url = make_url(PG_URL)
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg2")
     return create_engine(url, isolation_level="AUTOCOMMIT"), url
 
 
