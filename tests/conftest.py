@@ -90,3 +90,35 @@ def bgp_env(db_url, tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BGP_EMBEDDING_BACKEND", "hashing")
     return db_url
+
+
+@pytest.fixture
+def pg_dagster_instance(tmp_path, monkeypatch):
+    """A Dagster instance stored in its own new PostgreSQL database, configured by the shipped
+    deploy/postgres/dagster.yaml (dagster-postgres + QueuedRunCoordinator)."""
+    import shutil
+    from pathlib import Path
+
+    import dagster as dg
+
+    if not PG_URL:
+        pytest.skip("BGP_TEST_DATABASE_URL is not set")
+    admin, url = _pg_admin_engine()
+    name = f"bgp_dagster_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_PG_URL", url.set(database=name).render_as_string(hide_password=False))
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        yield instance
+    finally:
+        instance.dispose()
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
