@@ -36,6 +36,7 @@ class Outcome(Generic[Out]):
     value: Out | None = None
     error: str | None = None
     raw_excerpt: str | None = None
+    detail: str | None = None  # a readable explanation of `error` (never holds secrets)
     cached: bool = False
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -53,7 +54,8 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
-    failures: dict[str, int] = field(default_factory=dict)  # classification -> count
+    failures: dict[str, int] = field(default_factory=dict)  # classification -> items that ended failed
+    retries: dict[str, int] = field(default_factory=dict)  # classification -> attempts retried
     budget_exhausted: bool = False
 
     def as_metadata(self) -> dict[str, Any]:
@@ -66,5 +68,6 @@ class Usage:
             "completion_tokens": self.completion_tokens,
             "cost_usd": round(self.cost_usd, 6),
             "llm_failures": dict(self.failures),
+            "llm_retries": dict(self.retries),
             "budget_exhausted": self.budget_exhausted,
         }

@@ -1,0 +1,144 @@
+"""The embeddings table: one float32 vector per (item_kind, item_id), stored with its model id and dim.
+
+An item_kind index holds vectors of one model only: mixing models would make similarities
+meaningless, so a save with another model is refused until the index is rebuilt (force).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from sqlalchemy import delete, func, select
+
+from background_pipelines.store.engine import Store, upsert
+from background_pipelines.store.ledger import utcnow
+from background_pipelines.store.schema import embeddings
+
+_CHUNK = 500
+
+
+class EmbeddingModelMismatch(ValueError):
+    """An item_kind index already holds vectors of another embedding model."""
+
+
+def _mismatch(item_kind: str, held: dict[str, int], wanted: str) -> EmbeddingModelMismatch:
+    others = ", ".join(f"{m!r} ({n} vectors)" for m, n in sorted(held.items()) if m != wanted)
+    return EmbeddingModelMismatch(
+        f"embeddings index {item_kind!r} holds vectors of {others}, not of {wanted!r}: models cannot be "
+        f"mixed in one index. Re-embed every {item_kind!r} item with {wanted!r} (materialize the embedding "
+        f"asset with force=True, or save_embeddings(..., force=True)), or set BGP_EMBEDDING_BACKEND/"
+        f"BGP_EMBEDDING_MODEL back to the model the index was built with."
+    )
+
+
+def embedding_models(store: Store, item_kind: str) -> dict[str, int]:
+    """{model_id: vector count} held in the `item_kind` index."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(embeddings.c.model, func.count()).where(embeddings.c.item_kind == item_kind).group_by(embeddings.c.model)
+        )
+        return {m: n for m, n in rows}
+
+
+def save_embeddings(
+    store: Store,
+    item_kind: str,
+    ids: Sequence[int],
+    vectors: np.ndarray,
+    model_id: str,
+    *,
+    force: bool = False,
+) -> int:
+    """Store `vectors[i]` for `ids[i]` (idempotent upsert); returns the number of rows written.
+
+    Raises EmbeddingModelMismatch when the index holds another model; with `force` the other
+    model's vectors of this item_kind are deleted first (the caller is rebuilding the index).
+    """
+    ids = [int(i) for i in ids]
+    matrix = np.asarray(vectors)
+    if matrix.ndim != 2 or matrix.shape[0] != len(ids):
+        raise ValueError(
+            f"save_embeddings({item_kind!r}): expected a ({len(ids)}, dim) matrix for {len(ids)} ids, got shape {matrix.shape}"
+        )
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"save_embeddings({item_kind!r}): duplicate item ids in one call")
+    if not np.isfinite(matrix).all():
+        bad = [ids[i] for i in np.where(~np.isfinite(matrix).all(axis=1))[0][:5]]
+        raise ValueError(f"save_embeddings({item_kind!r}): non-finite values in the vectors of items {bad}")
+    if not ids:
+        return 0
+    matrix = matrix.astype("<f4", copy=False)
+    dim = int(matrix.shape[1])
+    now = utcnow()
+    with store.begin() as conn:
+        held = {
+            m: n
+            for m, n in conn.execute(
+                select(embeddings.c.model, func.count())
+                .where(embeddings.c.item_kind == item_kind)
+                .group_by(embeddings.c.model)
+            )
+        }
+        if any(m != model_id for m in held):
+            if not force:
+                raise _mismatch(item_kind, held, model_id)
+            conn.execute(delete(embeddings).where(embeddings.c.item_kind == item_kind, embeddings.c.model != model_id))
+        if model_id in held:
+            stored_dim = conn.execute(
+                select(embeddings.c.dim).where(embeddings.c.item_kind == item_kind, embeddings.c.model == model_id).limit(1)
+            ).scalar()
+            if stored_dim != dim:
+                raise ValueError(
+                    f"save_embeddings({item_kind!r}): model {model_id!r} vectors are stored with dim {stored_dim}, got {dim}"
+                )
+        rows = [
+            dict(item_kind=item_kind, item_id=i, model=model_id, dim=dim, vector=matrix[k].tobytes(), created_at=now)
+            for k, i in enumerate(ids)
+        ]
+        for start in range(0, len(rows), _CHUNK):
+            upsert(conn, embeddings, rows[start : start + _CHUNK], ["item_kind", "item_id"], ["model", "dim", "vector", "created_at"])
+    return len(rows)
+
+
+def load_embeddings(
+    store: Store, item_kind: str, model_id: str, ids: Sequence[int] | None = None
+) -> tuple[list[int], np.ndarray]:
+    """(ids, float32 matrix) of the `item_kind` index, ordered by id; only `ids` when given (missing ones
+    are absent from the result). Raises EmbeddingModelMismatch if the index holds another model."""
+    held = embedding_models(store, item_kind)
+    if any(m != model_id for m in held):
+        raise _mismatch(item_kind, held, model_id)
+    q = select(embeddings.c.item_id, embeddings.c.dim, embeddings.c.vector).where(
+        embeddings.c.item_kind == item_kind, embeddings.c.model == model_id
+    )
+    rows: list = []
+    with store.connect() as conn:
+        if ids is None:
+            rows = list(conn.execute(q))
+        else:
+            wanted = sorted({int(i) for i in ids})
+            for start in range(0, len(wanted), _CHUNK):
+                rows.extend(conn.execute(q.where(embeddings.c.item_id.in_(wanted[start : start + _CHUNK]))))
+    rows.sort(key=lambda r: r[0])
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    dim = rows[0][1]
+    matrix = np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype="<f4").reshape(len(rows), dim).astype(np.float32)
+    return [r[0] for r in rows], matrix
+
+
+def delete_embeddings(store: Store, item_kind: str, ids: Sequence[int]) -> int:
+    """Remove the vectors of `ids` (e.g. forgotten items); returns rows deleted."""
+    ids = [int(i) for i in ids]
+    n = 0
+    with store.begin() as conn:
+        for start in range(0, len(ids), _CHUNK):
+            res = conn.execute(
+                delete(embeddings).where(embeddings.c.item_kind == item_kind, embeddings.c.item_id.in_(ids[start : start + _CHUNK]))
+            )
+            n += res.rowcount or 0
+    return n
+
+
+__all__ = ["EmbeddingModelMismatch", "save_embeddings", "load_embeddings", "delete_embeddings", "embedding_models"]
