@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -251,4 +252,37 @@ relationship_scores = Table(
     Column("first_interaction", DateTime, nullable=False),
     Column("last_interaction", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+)
+
+# -- graph upkeep and backups (migration 0004_graph_upkeep) -------------------------------------
+
+entity_merges = Table(
+    "entity_merges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("survivor_id", Integer, nullable=False),
+    Column("merged_id", Integer, nullable=False),
+    Column("merged_name", String(255), nullable=False),
+    Column("survivor_name", String(255), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reason", String(32), nullable=False),  # exact | acronym | alias | fuzzy
+    # full before-images: merged entity, survivor entity, every relation touched, entity embeddings
+    Column("snapshot", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("undone_at", DateTime),
+    Index("ix_entity_merges_survivor", "survivor_id"),
+    Index("ix_entity_merges_merged", "merged_id"),
+)
+
+backups = Table(
+    "backups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("path", String(1024), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # nightly | snapshot
+    Column("method", String(16), nullable=False),  # sqlite | pg_dump | export
+    Column("created_at", DateTime, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("checksum", String(64), nullable=False),  # sha256 of the file (of the manifest for exports)
+    Index("ix_backups_kind_created", "kind", "created_at"),
 )
