@@ -286,3 +286,16 @@ backups = Table(
     Column("checksum", String(64), nullable=False),  # sha256 of the file (of the manifest for exports)
     Index("ix_backups_kind_created", "kind", "created_at"),
 )
+
+# -- forgetting (recall helper, migration 0002_recall) ------------------------------------------
+
+forget_log = Table(
+    "forget_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # user | message
+    Column("key_hash", String(64), nullable=False),  # sha256 of the forgotten key, never the key itself
+    Column("rows", JSON, nullable=False),  # {table: rows removed}: counts only, no text
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("kind", "key_hash", name="uq_forget_log_key"),
+)
