@@ -1,1 +1,12 @@
 """background_pipelines: background cognition for LLM chat characters (the engine, free of Dagster)."""
+
+__all__ = ["record_messages"]
+
+
+def __getattr__(name: str):
+    # Lazy, so `import background_pipelines.config` stays light and free of import cycles.
+    if name == "record_messages":
+        from background_pipelines.ingest import record_messages
+
+        return record_messages
+    raise AttributeError(f"module 'background_pipelines' has no attribute {name!r}")

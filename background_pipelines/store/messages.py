@@ -51,28 +51,52 @@ def message_row(
     )
 
 
-def insert_message_rows(conn, rows: Sequence[dict]) -> int:
-    """Insert message rows (dicts from `message_row`), skipping (platform, external_id) already
-    stored; also registers user authors. Returns how many rows were new."""
-    if not rows:
-        return 0
-    before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
-    insert_ignore(conn, messages, rows, ["platform", "external_id"])
-    after = conn.execute(select(func.count()).select_from(messages)).scalar_one()
-    first_seen: dict[str, datetime] = {}
-    for r in rows:
-        if r["author_kind"] == "user":
-            t = r["created_at"]
-            if r["author"] not in first_seen or t < first_seen[r["author"]]:
-                first_seen[r["author"]] = t
-    now = utcnow()
-    insert_ignore(
-        conn,
-        users,
-        [dict(name=a, display_name=a, first_seen=t, created_at=now) for a, t in sorted(first_seen.items())],
-        ["name"],
+MESSAGE_COLUMNS = (
+    "platform", "external_id", "channel", "session", "author", "author_kind", "role", "text",
+    "created_at", "day", "ingested_at",
+)
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _insert_ignore_sql(conn) -> str:
+    # Positional driver-level executemany: both sqlite3 and psycopg sum rowcount over the batch, so
+    # inserted rows are counted exactly without RETURNING (3x slower on PostgreSQL) or count(*).
+    ph = _PLACEHOLDERS.get(conn.dialect.paramstyle)
+    if ph is None:
+        raise RuntimeError(f"unsupported DB-API paramstyle {conn.dialect.paramstyle!r}")
+    return (
+        f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join([ph] * len(MESSAGE_COLUMNS))}) "
+        "ON CONFLICT (platform, external_id) DO NOTHING"
     )
-    return after - before
+
+
+def insert_message_values(conn, values: Sequence[tuple]) -> int:
+    """Insert message tuples (in MESSAGE_COLUMNS order), skipping (platform, external_id) already
+    stored, and register user authors. Returns how many rows were new. Cost grows with the batch,
+    never with the table; call it inside the caller's transaction."""
+    if not values:
+        return 0
+    inserted = conn.exec_driver_sql(_insert_ignore_sql(conn), list(values)).rowcount
+    first_seen: dict[str, datetime] = {}
+    for v in values:
+        if v[5] == "user":  # author_kind
+            author, t = v[4], v[8]
+            if author not in first_seen or t < first_seen[author]:
+                first_seen[author] = t
+    if first_seen:
+        now = utcnow()
+        insert_ignore(
+            conn,
+            users,
+            [dict(name=a, display_name=a, first_seen=t, created_at=now) for a, t in sorted(first_seen.items())],
+            ["name"],
+        )
+    return inserted
+
+
+def insert_message_rows(conn, rows: Sequence[dict]) -> int:
+    """Insert message rows (dicts from `message_row`); see `insert_message_values`."""
+    return insert_message_values(conn, [tuple(r[c] for c in MESSAGE_COLUMNS) for r in rows])
 
 
 def max_message_id(store: Store) -> int:
