@@ -1,0 +1,107 @@
+"""What every message-level stage returns: plain counts, LLM usage and a markdown preview, merged
+across the days of a single-run backfill."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from background_pipelines.llm.task import Usage
+
+
+def add_usage(a: Usage, b: Usage) -> Usage:
+    """The sum of two usage totals (backend/model from whichever made requests)."""
+    failures = dict(a.failures)
+    for k, v in b.failures.items():
+        failures[k] = failures.get(k, 0) + v
+    lead = b if a.backend == "offline" and b.backend != "offline" else a
+    return Usage(
+        backend=lead.backend,
+        model=lead.model,
+        requests=a.requests + b.requests,
+        cache_hits=a.cache_hits + b.cache_hits,
+        prompt_tokens=a.prompt_tokens + b.prompt_tokens,
+        completion_tokens=a.completion_tokens + b.completion_tokens,
+        cost_usd=a.cost_usd + b.cost_usd,
+        failures=failures,
+        budget_exhausted=a.budget_exhausted or b.budget_exhausted,
+    )
+
+
+@dataclass
+class StageResult:
+    """Outcome of one stage over one or more days. `rows_written` counts rows inserted or changed;
+    `extra` holds stage-specific counters (e.g. pins evicted, relations invalidated)."""
+
+    stage: str
+    days: list[str] = field(default_factory=list)
+    processed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    pending: int = 0
+    rows_written: int = 0
+    row_count: int = 0  # rows the stage's table holds for these days after the run
+    usage: Usage = field(default_factory=Usage)
+    preview: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: "StageResult") -> "StageResult":
+        extra = dict(self.extra)
+        for k, v in other.extra.items():
+            extra[k] = extra.get(k, 0) + v if isinstance(v, (int, float)) and isinstance(extra.get(k, 0), (int, float)) else v
+        previews = "\n\n".join(p for p in (self.preview, other.preview) if p)
+        return StageResult(
+            stage=self.stage,
+            days=self.days + other.days,
+            processed=self.processed + other.processed,
+            skipped=self.skipped + other.skipped,
+            failed=self.failed + other.failed,
+            pending=self.pending + other.pending,
+            rows_written=self.rows_written + other.rows_written,
+            row_count=self.row_count + other.row_count,
+            usage=add_usage(self.usage, other.usage),
+            preview=previews[:6000],
+            extra=extra,
+            errors=(self.errors + other.errors)[:20],
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        """Plain values for asset metadata (the Dagster wrapper adds the row count and markdown)."""
+        meta: dict[str, Any] = {
+            "days": ", ".join(self.days),
+            "processed": self.processed,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "pending": self.pending,
+            "rows_written": self.rows_written,
+        }
+        meta.update(self.usage.as_metadata())
+        meta.update({k: v for k, v in self.extra.items()})
+        if self.errors:
+            meta["errors"] = "\n".join(self.errors)
+        return meta
+
+
+def md_table(headers: list[str], rows: list[list[Any]], limit: int = 10) -> str:
+    """A small markdown table (cells cut to 80 chars, pipes escaped) for asset previews."""
+    def cell(v: Any) -> str:
+        s = str(v).replace("\n", " ").replace("|", "\\|")
+        return s if len(s) <= 80 else s[:77] + "..."
+
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows[:limit]]
+    if len(rows) > limit:
+        out.append(f"\n_{len(rows) - limit} more_")
+    return "\n".join(out)
+
+
+def failure_reason(outcome) -> str:
+    """Why an LLM outcome failed, for the ledger: the classification, then detail or an answer excerpt."""
+    detail = getattr(outcome, "detail", None) or outcome.raw_excerpt or ""
+    return f"{outcome.error}: {detail}"[:500] if detail else str(outcome.error)
+
+
+def one_line(text: str, limit: int) -> str:
+    """A message as one prompt line: tabs and newlines flattened, cut to `limit` characters."""
+    return " ".join(text.split())[:limit]

@@ -1,0 +1,222 @@
+"""score_messages: importance 0..1 from content, author activity, recency and topic factors, a
+significance 0..3 (3 = life events), and auto-pins of significant memories for the characters
+present. On an HTTP backend the content judgement comes from the LLM, many messages per call."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from background_pipelines.cognition import text as tx
+from background_pipelines.cognition.result import StageResult, failure_reason, md_table, one_line
+from background_pipelines.config import Settings
+from background_pipelines.llm.task import Outcome, Task, Usage
+from background_pipelines.store import ledger
+from background_pipelines.store.engine import Store
+from background_pipelines.store.facts import topic_tokens
+from background_pipelines.store.message_views import author_counts, session_authors
+from background_pipelines.store.messages import messages_for_day
+from background_pipelines.store.pins import add_auto_pins
+from background_pipelines.store.scores import count_for_day, save_scores
+
+STAGE = "score"
+VERSION = "score-v1"
+BATCH = 50  # messages per LLM call
+WEIGHTS = {"content": 0.6, "activity": 0.1, "recency": 0.1, "topic": 0.2}
+SIGNIFICANCE_BONUS = 0.1  # per significance level: a life event is a signal whatever its wording
+
+
+class ScoreItem(BaseModel):
+    id: int
+    importance: float = Field(ge=0, le=1, description="how much this message tells about the person or matters later")
+    significance: int = Field(ge=0, le=3, description="3 = life event (death, birth, new job, breakup, diagnosis, move, promotion)")
+
+
+class ScoreBatch(BaseModel):
+    scores: list[ScoreItem]
+
+
+def classify(importance: float) -> str:
+    return "noise" if importance < 0.3 else "weak_signal" if importance < 0.7 else "signal"
+
+
+def content_factor(text: str) -> float:
+    """0..1 from length, questions, proper names, emotion words, disclosures and life events."""
+    toks = tx.tokens(text)
+    if not toks:
+        return 0.0
+    length = min(1.0, math.log1p(len(toks)) / math.log1p(40))
+    names = min(1.0, len(tx.named_entities(text)) / 3)
+    emotion = min(1.0, sum(t in tx.EMOTION_WORDS for t in toks) / 2)
+    score = (
+        0.3 * length
+        + (0.1 if "?" in text else 0.0)
+        + 0.2 * names
+        + 0.2 * emotion
+        + (0.2 if tx.DISCLOSURE.search(text) else 0.0)
+        + (0.2 if tx.LIFE_EVENTS.search(text) else 0.0)
+    )
+    return round(min(1.0, score), 4)
+
+
+def significance_of(text: str, content: float) -> int:
+    personal = bool(tx.DISCLOSURE.search(text)) or any(t in ("my", "i", "we", "our") for t in tx.tokens(text))
+    if tx.LIFE_EVENTS.search(text) and personal:
+        return 3
+    emotional = any(t in tx.EMOTION_WORDS for t in tx.tokens(text))
+    if (personal and emotional) or content >= 0.6:
+        return 2
+    return 1 if content >= 0.3 else 0
+
+
+def _offline(batch: dict) -> ScoreBatch:
+    items = []
+    for m in batch["messages"]:
+        c = content_factor(m["text"])
+        items.append(ScoreItem(id=m["id"], importance=c, significance=significance_of(m["text"], c)))
+    return ScoreBatch(scores=items)
+
+
+def _prompt(batch: dict) -> list[dict]:
+    lines = "\n".join(f'{m["id"]}\t{m["author"]}\t{one_line(m["text"], 500)}' for m in batch["messages"])
+    return [
+        {
+            "role": "system",
+            "content": (
+                "You rate chat messages for a companion character's memory. For every message give "
+                "importance 0..1 (how much it reveals about the person or will matter later; greetings "
+                "and filler near 0) and significance 0..3 (3 = a life event: death, birth, new job, "
+                "breakup, diagnosis, move, promotion; 2 = personal and emotional; 1 = some content; 0 = "
+                'filler). Answer JSON {"scores": [{"id": int, "importance": float, "significance": int}]} '
+                "with one entry per message id."
+            ),
+        },
+        {"role": "user", "content": "id\tauthor\ttext\n" + lines},
+    ]
+
+
+SCORE_TASK: Task[ScoreBatch] = Task(name="score_messages", schema=ScoreBatch, prompt=_prompt, offline=_offline, max_tokens=1600)
+
+
+def _recency(created: datetime, day_end: datetime) -> float:
+    hours = max(0.0, (day_end - created).total_seconds() / 3600)
+    return round(0.5 ** (hours / 24), 4)
+
+
+def _topic(text: str, known: set[str]) -> float:
+    if not known:
+        return 0.0
+    overlap = len(set(tx.content_tokens(text)) & known)
+    return round(min(1.0, overlap / 2), 4)
+
+
+def _judge(gateway, settings: Settings, batches: list[dict]) -> tuple[list[Outcome], Usage]:
+    # Scoring is not chat: with the chat LLM switched off it still runs, on the features alone.
+    if gateway is None or not settings.chat_llm_enabled:
+        return [Outcome(ok=True, value=_offline(b)) for b in batches], Usage()
+    return gateway.run(SCORE_TASK, batches)
+
+
+def score_messages(
+    store: Store,
+    gateway,
+    settings: Settings,
+    day: str,
+    *,
+    force: bool = False,
+    version: str = VERSION,
+    run_id: str | None = None,
+) -> StageResult:
+    """Score the day's messages the ledger says are not scored at `version` (all with `force`)."""
+    result = StageResult(stage=STAGE, days=[day])
+    msgs = messages_for_day(store, day)
+    due = set(ledger.todo(store, STAGE, version, [str(m["id"]) for m in msgs], force=force))
+    todo_msgs = [m for m in msgs if str(m["id"]) in due]
+    result.skipped = len(msgs) - len(todo_msgs)
+    if not todo_msgs:
+        result.row_count = count_for_day(store, day)
+        return result
+
+    activity = author_counts(store, day)
+    top_activity = max(activity.values()) if activity else 1
+    day_end = datetime.strptime(day, "%Y-%m-%d") + timedelta(days=1)
+    participants = session_authors(store, {m["session"] for m in todo_msgs}, up_to_day=day)
+    users_of = {s: [a for a, k in authors if k == "user"] for s, authors in participants.items()}
+    known = topic_tokens(store, {u for us in users_of.values() for u in us})
+
+    batches = [
+        {"messages": [dict(id=m["id"], author=m["author"], text=m["text"]) for m in todo_msgs[i : i + BATCH]]}
+        for i in range(0, len(todo_msgs), BATCH)
+    ]
+    outcomes, usage = _judge(gateway, settings, batches)
+    result.usage = usage
+    backend = usage.backend if settings.chat_llm_enabled and gateway is not None else "offline"
+
+    by_id = {m["id"]: m for m in todo_msgs}
+    rows, pins_wanted, done, preview = [], [], [], []
+    for batch, outcome in zip(batches, outcomes):
+        ids = [m["id"] for m in batch["messages"]]
+        if not outcome.ok:
+            status = ledger.PENDING if outcome.error == "budget_exhausted" else ledger.FAILED
+            reason = failure_reason(outcome)
+            ledger.mark(store, STAGE, version, [str(i) for i in ids], status, error=reason, run_id=run_id)
+            if status == ledger.PENDING:
+                result.pending += len(ids)
+            else:
+                result.failed += len(ids)
+                result.errors.append(f"messages {ids[0]}..{ids[-1]}: {reason}")
+            continue
+        judged = {s.id: s for s in outcome.value.scores}
+        for mid in ids:
+            m = by_id[mid]
+            j = judged.get(mid)
+            if j is None:  # the model skipped this id: fall back to the features, never drop it
+                c = content_factor(m["text"])
+                j = ScoreItem(id=mid, importance=c, significance=significance_of(m["text"], c))
+            topic_known = set()
+            for u in ([m["author"]] if m["author_kind"] == "user" else users_of.get(m["session"], [])):
+                topic_known |= known.get(u, set())
+            factors = {
+                "content": round(float(j.importance), 4),
+                "activity": round(math.sqrt(activity.get(m["author"], 0) / top_activity), 4),
+                "recency": _recency(m["created_at"], day_end),
+                "topic": _topic(m["text"], topic_known),
+            }
+            importance = sum(WEIGHTS[k] * v for k, v in factors.items()) + SIGNIFICANCE_BONUS * j.significance
+            importance = round(min(1.0, max(0.0, importance)), 4)
+            rows.append(
+                dict(
+                    message_id=mid,
+                    importance=importance,
+                    importance_class=classify(importance),
+                    content_factor=factors["content"],
+                    activity_factor=factors["activity"],
+                    recency_factor=factors["recency"],
+                    topic_factor=factors["topic"],
+                    significance=int(j.significance),
+                    backend=backend,
+                    version=version,
+                    created_at=ledger.utcnow(),
+                )
+            )
+            if j.significance == 3:
+                for character in (a for a, k in participants.get(m["session"], []) if k == "character"):
+                    pins_wanted.append((character, mid, m["created_at"]))
+            done.append(str(mid))
+            preview.append([mid, m["author"], classify(importance), importance, j.significance, m["text"]])
+
+    with store.begin() as conn:
+        written = save_scores(conn, rows)
+        added, evicted = add_auto_pins(conn, pins_wanted)
+        ledger.mark(store, STAGE, version, done, ledger.DONE, run_id=run_id, conn=conn)
+    result.processed = len(done)
+    result.rows_written = written + added
+    result.extra = {"pins_added": added, "pins_evicted": evicted, "signals": sum(r["importance_class"] == "signal" for r in rows)}
+    result.row_count = count_for_day(store, day)
+    preview.sort(key=lambda r: -r[3])
+    result.preview = f"**{day}**: {len(rows)} messages scored, {added} pinned\n\n" + md_table(
+        ["id", "author", "class", "importance", "significance", "text"], preview, limit=8
+    )
+    return result

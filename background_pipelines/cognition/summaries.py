@@ -1,0 +1,235 @@
+"""summarize_sessions: a summary and a meaningfulness score 1..5 for every session holding at least
+SUMMARY_MESSAGE_THRESHOLD unsummarised messages. Kept (>= 3) summaries are embedded; discarded ones
+are recorded with their score. A later summary covers only the new messages and links the previous.
+Offline: extractive sentence ranking by TF-IDF centrality and importance."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pydantic import BaseModel, Field
+
+from background_pipelines.cognition import text as tx
+from background_pipelines.cognition.result import StageResult, failure_reason, md_table, one_line
+from background_pipelines.cognition.scoring import content_factor, significance_of
+from background_pipelines.config import Settings
+from background_pipelines.llm.task import Task
+from background_pipelines.store import ledger
+from background_pipelines.store.embeddings import delete_embeddings, save_embeddings
+from background_pipelines.store.engine import Store
+from background_pipelines.store.message_views import messages_by_ids, session_messages_after
+from background_pipelines.store.messages import messages_for_day
+from background_pipelines.store.scores import scores_for
+from background_pipelines.store.summaries import count_for_day, last_summaries, save_summary, summaries_for_day
+
+STAGE = "summarize"
+VERSION = "summarize-v1"
+KEEP_AT = 3
+MAX_MESSAGES = 200  # per summary: a longer backlog is summarised in several linked parts
+MAX_CHARS = 600  # of one message in a prompt
+
+
+class SessionSummary(BaseModel):
+    summary: str = Field(min_length=1, description="3-5 sentences: who, what happened, what matters later")
+    meaningfulness: int = Field(ge=1, le=5, description="1 = small talk .. 5 = life-changing disclosure")
+
+
+def _importance(m: dict) -> tuple[float, int]:
+    if m.get("importance") is not None:
+        return float(m["importance"]), int(m.get("significance") or 0)
+    c = content_factor(m["text"])
+    return c, significance_of(m["text"], c)
+
+
+def meaningfulness_of(msgs: list[dict]) -> int:
+    """1..5 from the strongest messages' importance, significant moments and self-disclosures."""
+    if not msgs:
+        return 1
+    imps = sorted((_importance(m) for m in msgs), key=lambda x: -x[0])
+    top = imps[: max(1, len(imps) // 4)]
+    t = sum(i for i, _ in top) / len(top)
+    sig = sum(1 for _, s in imps if s >= 2) + 2 * sum(1 for _, s in imps if s == 3)
+    disclosures = sum(1 for m in msgs if tx.DISCLOSURE.search(m["text"]))
+    score = 0.45 * t + 0.35 * min(1.0, sig / 3) + 0.2 * min(1.0, disclosures / 5)
+    return max(1, min(5, 1 + int(round(score * 4))))
+
+
+def extractive_summary(msgs: list[dict], participants: list[str]) -> str:
+    """Pick the central, important sentences (in their order) and name the main topics."""
+    sents: list[tuple[int, str, str, float]] = []  # (order, author, sentence, importance)
+    for m in msgs:
+        imp = _importance(m)[0]
+        for s in tx.sentences(m["text"]):
+            if len(tx.content_tokens(s)) >= 2:
+                sents.append((len(sents), m["author"], s, imp))
+    names = {p.lower() for p in participants}
+    words = Counter(t for m in msgs for t in tx.content_tokens(m["text"]) if t not in names)
+    topics = [w for w, _ in words.most_common(3)]
+    head = f"{', '.join(participants[:-1]) + ' and ' + participants[-1] if len(participants) > 1 else participants[0]} talked"
+    head += f" about {', '.join(topics)}." if topics else "."
+    if not sents:
+        return head + f" ({len(msgs)} short messages.)"
+    cent = tx.centrality([tx.content_tokens(s) for _, _, s, _ in sents])
+    ranked = sorted(range(len(sents)), key=lambda i: -(0.6 * cent[i] + 0.4 * sents[i][3]))
+    k = min(4, max(2, len(sents) // 8))
+    picked = sorted(ranked[:k])
+    return head + " " + " ".join(f'{sents[i][1]}: "{sents[i][2][:200]}"' for i in picked)
+
+
+def _offline(inp: dict) -> SessionSummary:
+    return SessionSummary(summary=extractive_summary(inp["messages"], inp["participants"]), meaningfulness=meaningfulness_of(inp["messages"]))
+
+
+def _prompt(inp: dict) -> list[dict]:
+    lines = "\n".join(f'{m["author"]}: {one_line(m["text"], MAX_CHARS)}' for m in inp["messages"])
+    prev = f"Summary of the earlier part of this conversation: {inp['previous']}\n\n" if inp.get("previous") else ""
+    return [
+        {
+            "role": "system",
+            "content": (
+                "Summarise this chat session for a character's long-term memory in 3-5 sentences: who "
+                "took part, what happened, what the user revealed, what matters later. Rate its "
+                "meaningfulness 1..5 (1 small talk, 3 something worth remembering, 5 life-changing). "
+                'Answer JSON {"summary": str, "meaningfulness": int}.'
+            ),
+        },
+        {"role": "user", "content": f"{prev}Session {inp['session']} (new messages):\n{lines}"},
+    ]
+
+
+SUMMARY_TASK: Task[SessionSummary] = Task(name="summarize_session", schema=SessionSummary, prompt=_prompt, offline=_offline, max_tokens=600)
+
+
+def _input(session: str, msgs: list[dict], scores: dict[int, dict], previous: dict | None) -> dict:
+    participants = list(dict.fromkeys(m["author"] for m in msgs))
+    return dict(
+        session=session,
+        participants=participants,
+        previous=(previous or {}).get("text") if previous and previous.get("status") == "kept" else None,
+        messages=[
+            dict(
+                id=m["id"],
+                author=m["author"],
+                text=m["text"],
+                importance=scores.get(m["id"], {}).get("importance"),
+                significance=scores.get(m["id"], {}).get("significance"),
+            )
+            for m in msgs
+        ],
+    )
+
+
+def summarize_sessions(
+    store: Store,
+    gateway,
+    settings: Settings,
+    day: str,
+    *,
+    force: bool = False,
+    version: str = VERSION,
+    run_id: str | None = None,
+    embedder=None,
+) -> StageResult:
+    """Summarise the day's sessions that crossed the threshold; `force` rewrites the day's summaries."""
+    result = StageResult(stage=STAGE, days=[day])
+    threshold = max(1, settings.summary_message_threshold)
+    sessions = sorted({m["session"] for m in messages_for_day(store, day, ["session"])})
+    jobs: list[dict] = []  # {session, channel, msgs, previous, replace}
+    if force:
+        for s in summaries_for_day(store, day):
+            msgs = messages_by_ids(store, s["message_ids"])
+            prev = None
+            if s["previous_id"]:
+                prev = next((p for p in summaries_for_day(store, s["day"]) if p["id"] == s["previous_id"]), None)
+            jobs.append(dict(session=s["session"], msgs=msgs, previous=prev, previous_id=s["previous_id"], replace=True))
+    lasts = last_summaries(store, sessions)
+    below = 0
+    for session in sessions:
+        prev = lasts.get(session)
+        after = prev["last_message_id"] if prev else 0
+        prev_id = prev["id"] if prev else None
+        backlog = session_messages_after(store, session, after, day)
+        if len(backlog) < threshold:
+            below += 1
+            continue
+        for i in range(0, len(backlog), MAX_MESSAGES):
+            part = backlog[i : i + MAX_MESSAGES]
+            if len(part) < threshold and i > 0:
+                break  # the tail waits for more messages
+            jobs.append(dict(session=session, msgs=part, previous=prev, previous_id=prev_id, replace=False, chained=i > 0))
+            prev_id = None  # parts after the first link to the part before (set after saving)
+    items = [f"{j['session']}@{j['msgs'][-1]['id']}" for j in jobs]
+    due = set(ledger.todo(store, STAGE, version, items, force=force))
+    jobs = [j for j, item in zip(jobs, items) if item in due or j["replace"]]
+    result.skipped = below + (len(items) - len(jobs))
+    if not jobs:
+        result.row_count = count_for_day(store, day)
+        return result
+    if gateway is None:
+        raise ValueError("summarize_sessions needs an LLM gateway (Gateway.from_settings); the offline backend is the default")
+
+    scores = scores_for(store, [m["id"] for j in jobs for m in j["msgs"]])
+    inputs = [_input(j["session"], j["msgs"], scores, j["previous"]) for j in jobs]
+    outcomes, usage = gateway.run(SUMMARY_TASK, inputs)
+    result.usage = usage
+    if embedder is None:
+        from background_pipelines.llm import get_embedder
+
+        embedder = get_embedder(settings)
+    kept_ids, kept_texts, discarded_ids, preview = [], [], [], []
+    written = 0
+    last_saved: dict[str, int] = {}
+    for job, inp, outcome in zip(jobs, inputs, outcomes):
+        item = f"{job['session']}@{job['msgs'][-1]['id']}"
+        if not outcome.ok:
+            status = ledger.PENDING if outcome.error == "budget_exhausted" else ledger.FAILED
+            reason = failure_reason(outcome)
+            ledger.mark(store, STAGE, version, [item], status, error=reason, run_id=run_id)
+            if status == ledger.PENDING:
+                result.pending += 1
+            else:
+                result.failed += 1
+                result.errors.append(f"session {job['session']}: {reason}")
+            continue
+        out = outcome.value
+        text = out.summary.strip()
+        status = "kept" if out.meaningfulness >= KEEP_AT and text else "discarded"
+        msgs = job["msgs"]
+        previous_id = job["previous_id"] if not job.get("chained") else last_saved.get(job["session"])
+        row = dict(
+            session=job["session"],
+            channel=msgs[0]["channel"],
+            day=day if not job["replace"] else msgs[-1]["day"],
+            first_message_id=msgs[0]["id"],
+            last_message_id=msgs[-1]["id"],
+            message_ids=[m["id"] for m in msgs],
+            participants=inp["participants"],
+            text=text or "(empty)",
+            meaningfulness=int(out.meaningfulness),
+            status=status,
+            previous_id=previous_id,
+            backend=usage.backend,
+            version=version,
+            created_at=ledger.utcnow(),
+        )
+        with store.begin() as conn:
+            sid, wrote = save_summary(conn, row, replace=job["replace"])
+            ledger.mark(store, STAGE, version, [item], ledger.DONE, run_id=run_id, conn=conn)
+        written += int(wrote)
+        last_saved[job["session"]] = sid
+        (kept_ids if status == "kept" else discarded_ids).append(sid)
+        if status == "kept":
+            kept_texts.append(text)
+        result.processed += 1
+        preview.append([job["session"], len(msgs), out.meaningfulness, status, text])
+    if kept_ids:
+        save_embeddings(store, "summary", kept_ids, embedder.encode(kept_texts), embedder.model_id, force=force)
+    if discarded_ids and force:
+        delete_embeddings(store, "summary", discarded_ids)  # a rewrite may have demoted a kept summary
+    result.rows_written = written
+    result.extra = {"kept": len(kept_ids), "discarded": len(discarded_ids), "below_threshold": below}
+    result.row_count = count_for_day(store, day)
+    result.preview = f"**{day}**: {len(kept_ids)} kept, {len(discarded_ids)} discarded\n\n" + md_table(
+        ["session", "messages", "meaningfulness", "status", "summary"], preview, limit=8
+    )
+    return result

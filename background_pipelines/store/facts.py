@@ -1,0 +1,59 @@
+"""SQL for facts: what users said about themselves (kind fact) and how they want to be spoken to
+(kind preference), each citing the messages it came from."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from sqlalchemy import func, select
+
+from background_pipelines.store.engine import Store, insert_ignore
+from background_pipelines.store.schema import facts
+
+_CHUNK = 500
+_WORDS_STOP = frozenset("a an the my at in of to for and with as".split())
+
+
+def insert_facts(conn, rows: Sequence[dict]) -> int:
+    """Insert fact rows, keeping ones already stored (same user, kind, predicate, object, valid_from)."""
+    n = 0
+    for i in range(0, len(rows), _CHUNK):
+        n += insert_ignore(conn, facts, rows[i : i + _CHUNK], ["user_name", "kind", "predicate", "object", "valid_from"])
+    return n
+
+
+def facts_for_day(store: Store, day: str, kind: str | None = None) -> list[dict]:
+    q = select(facts).where(facts.c.day == day).order_by(facts.c.valid_from, facts.c.id)
+    if kind:
+        q = q.where(facts.c.kind == kind)
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def facts_of_user(store: Store, user: str) -> list[dict]:
+    q = select(facts).where(facts.c.user_name == user).order_by(facts.c.valid_from, facts.c.id)
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def count_for_day(store: Store, day: str) -> int:
+    with store.connect() as conn:
+        return conn.execute(select(func.count()).select_from(facts).where(facts.c.day == day)).scalar_one()
+
+
+def topic_tokens(store: Store, users: Iterable[str]) -> dict[str, set[str]]:
+    """{user: lower-cased words of the objects of their known facts}: what they talk about."""
+    users = sorted(set(users))
+    out: dict[str, set[str]] = {u: set() for u in users}
+    with store.connect() as conn:
+        for i in range(0, len(users), _CHUNK):
+            q = select(facts.c.user_name, facts.c.object).where(facts.c.user_name.in_(users[i : i + _CHUNK]), facts.c.kind == "fact")
+            for u, obj in conn.execute(q):
+                out[u].update(w for w in obj.lower().split() if w not in _WORDS_STOP and len(w) > 2)
+    return out
+
+
+def all_citations(store: Store) -> list[tuple[int, list]]:
+    """(fact id, source_message_ids) of every fact, for the citation check."""
+    with store.connect() as conn:
+        return [(r[0], r[1]) for r in conn.execute(select(facts.c.id, facts.c.source_message_ids))]

@@ -1,0 +1,87 @@
+"""Read-only views over the messages table for the message-level stages: per-day data versions,
+author activity, session slices and participants. Writes to messages stay in store/messages.py."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from sqlalchemy import and_, func, select
+
+from background_pipelines.store.engine import Store
+from background_pipelines.store.schema import messages
+
+_CHUNK = 500
+
+
+def day_versions(store: Store) -> dict[str, tuple[int, int]]:
+    """{day: (message count, max message id)}: changes whenever a day's messages change."""
+    q = select(messages.c.day, func.count(), func.max(messages.c.id)).group_by(messages.c.day)
+    with store.connect() as conn:
+        return {d: (int(n), int(m)) for d, n, m in conn.execute(q)}
+
+
+def author_counts(store: Store, day: str) -> dict[str, int]:
+    """{author: messages written on `day`}."""
+    q = select(messages.c.author, func.count()).where(messages.c.day == day).group_by(messages.c.author)
+    with store.connect() as conn:
+        return {a: int(n) for a, n in conn.execute(q)}
+
+
+def session_authors(store: Store, sessions: Iterable[str], up_to_day: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """{session: [(author, author_kind), ...]} over the whole session (up to `up_to_day`)."""
+    sessions = sorted(set(sessions))
+    out: dict[str, list[tuple[str, str]]] = {s: [] for s in sessions}
+    with store.connect() as conn:
+        for i in range(0, len(sessions), _CHUNK):
+            q = select(messages.c.session, messages.c.author, messages.c.author_kind).where(
+                messages.c.session.in_(sessions[i : i + _CHUNK])
+            )
+            if up_to_day:
+                q = q.where(messages.c.day <= up_to_day)
+            for s, a, k in conn.execute(q.distinct().order_by(messages.c.session, messages.c.author)):
+                out[s].append((a, k))
+    return out
+
+
+def session_messages_after(store: Store, session: str, after_id: int, up_to_day: str) -> list[dict]:
+    """Messages of `session` with id > `after_id` and day <= `up_to_day`, oldest first."""
+    q = (
+        select(messages)
+        .where(messages.c.session == session, messages.c.id > after_id, messages.c.day <= up_to_day)
+        .order_by(messages.c.created_at, messages.c.id)
+    )
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def messages_by_ids(store: Store, ids: Sequence[int]) -> list[dict]:
+    ids = sorted({int(i) for i in ids})
+    rows: list[dict] = []
+    with store.connect() as conn:
+        for i in range(0, len(ids), _CHUNK):
+            rows.extend(dict(r._mapping) for r in conn.execute(select(messages).where(messages.c.id.in_(ids[i : i + _CHUNK]))))
+    return sorted(rows, key=lambda r: (r["created_at"], r["id"]))
+
+
+def existing_message_ids(store: Store, ids: Iterable[int]) -> set[int]:
+    ids = sorted({int(i) for i in ids})
+    found: set[int] = set()
+    with store.connect() as conn:
+        for i in range(0, len(ids), _CHUNK):
+            found.update(r[0] for r in conn.execute(select(messages.c.id).where(messages.c.id.in_(ids[i : i + _CHUNK]))))
+    return found
+
+
+def pair_activity(store: Store, authors: Iterable[str], up_to_day: str) -> list[tuple[str, str, int, object, object]]:
+    """(session, author, messages, first created_at, last created_at) for `authors` up to `up_to_day`."""
+    authors = sorted(set(authors))
+    out = []
+    with store.connect() as conn:
+        for i in range(0, len(authors), _CHUNK):
+            q = (
+                select(messages.c.session, messages.c.author, func.count(), func.min(messages.c.created_at), func.max(messages.c.created_at))
+                .where(and_(messages.c.author.in_(authors[i : i + _CHUNK]), messages.c.day <= up_to_day))
+                .group_by(messages.c.session, messages.c.author)
+            )
+            out.extend(tuple(r) for r in conn.execute(q))
+    return out

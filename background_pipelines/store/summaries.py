@@ -1,0 +1,59 @@
+"""SQL for summaries: session summaries with their meaningfulness, kept or discarded, each linking
+the previous summary of its session."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sqlalchemy import func, select
+
+from background_pipelines.store.engine import Store, insert_ignore, upsert
+from background_pipelines.store.schema import summaries
+
+_KEY = ["session", "last_message_id"]
+_UPDATE = ["text", "meaningfulness", "status", "participants", "message_ids", "first_message_id", "backend", "version", "day", "channel", "previous_id"]
+
+
+def last_summaries(store: Store, sessions: Sequence[str], before_day: str | None = None) -> dict[str, dict]:
+    """{session: its latest summary row (highest last_message_id)}, optionally of days < `before_day`."""
+    out: dict[str, dict] = {}
+    sessions = sorted(set(sessions))
+    with store.connect() as conn:
+        for i in range(0, len(sessions), 500):
+            q = select(summaries).where(summaries.c.session.in_(sessions[i : i + 500]))
+            if before_day:
+                q = q.where(summaries.c.day < before_day)
+            for r in conn.execute(q.order_by(summaries.c.session, summaries.c.last_message_id)):
+                out[r.session] = dict(r._mapping)
+    return out
+
+
+def summaries_for_day(store: Store, day: str) -> list[dict]:
+    with store.connect() as conn:
+        q = select(summaries).where(summaries.c.day == day).order_by(summaries.c.session, summaries.c.last_message_id)
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def save_summary(conn, row: dict, replace: bool = False) -> tuple[int, bool]:
+    """Insert one summary (or overwrite it when `replace`); returns (its id, whether a row was written)."""
+    if replace:
+        upsert(conn, summaries, [row], _KEY, _UPDATE)
+        wrote = True
+    else:
+        wrote = insert_ignore(conn, summaries, [row], _KEY) > 0
+    sid = conn.execute(
+        select(summaries.c.id).where(summaries.c.session == row["session"], summaries.c.last_message_id == row["last_message_id"])
+    ).scalar_one()
+    return sid, wrote
+
+
+def count_for_day(store: Store, day: str) -> int:
+    with store.connect() as conn:
+        return conn.execute(select(func.count()).select_from(summaries).where(summaries.c.day == day)).scalar_one()
+
+
+def empty_kept(store: Store) -> list[int]:
+    """Ids of kept summaries whose text is blank (the no-empty-summary check)."""
+    with store.connect() as conn:
+        q = select(summaries.c.id, summaries.c.text).where(summaries.c.status == "kept")
+        return [i for i, t in conn.execute(q) if not (t or "").strip()]
