@@ -8,6 +8,7 @@ from typing import Optional
 import dagster as dg
 
 from background_pipelines.config import Settings
+from background_pipelines.llm import Embedder, Gateway, get_embedder
 from background_pipelines.store import Store, open_store
 
 
@@ -23,5 +24,28 @@ class StoreResource(dg.ConfigurableResource):
         return open_store(self.database_url or self.settings().database_url)
 
 
+class LLMResource(dg.ConfigurableResource):
+    """The LLM gateway and the embedder. Empty fields use the environment (BGP_LLM_BASE_URL, BGP_LLM_MODEL,
+    BGP_LLM_CACHE, BGP_LLM_MAX_CONCURRENCY); the API key is read from BGP_LLM_API_KEY at use, never held here."""
+
+    base_url: Optional[str] = None
+    model: Optional[str] = None
+    use_cache: Optional[bool] = None
+    max_concurrency: Optional[int] = None
+
+    def gateway(self, store: Store) -> Gateway:
+        return Gateway.from_settings(
+            Settings.from_env(),
+            store,
+            base_url=self.base_url,
+            model=self.model,
+            use_cache=self.use_cache,
+            max_concurrency=self.max_concurrency,
+        )
+
+    def embedder(self) -> Embedder:
+        return get_embedder(Settings.from_env())
+
+
 def default_resources() -> dict:
-    return {"store": StoreResource()}
+    return {"store": StoreResource(), "llm": LLMResource()}

@@ -96,6 +96,7 @@ class SentenceTransformerEmbedder:
     backend = "sentence-transformers"
     model_id = ST_MODEL_ID
     dim = 384
+    _shared = None
 
     def __init__(self, batch_size: int = 100):
         import os
@@ -104,7 +105,9 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         self.batch_size = batch_size
-        self.model = SentenceTransformer(sentence_transformers_model_path(), device="cpu")
+        if SentenceTransformerEmbedder._shared is None:  # load once a process: loading takes seconds
+            SentenceTransformerEmbedder._shared = SentenceTransformer(sentence_transformers_model_path(), device="cpu")
+        self.model = SentenceTransformerEmbedder._shared
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(dimension() or 384)
 

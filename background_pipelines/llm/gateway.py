@@ -273,13 +273,15 @@ class Gateway:
         """One input: ask, validate, repair once; every path ends in an Outcome."""
         outcome = Outcome(ok=False)
         conversation = messages
-        for round_ in range(2):
+
+        def gate() -> None:
             stop = self._budget_message(batch)
             if stop:
-                outcome.error, outcome.detail = "budget_exhausted", stop
-                return outcome
+                raise RequestFailed("budget_exhausted", stop)
+
+        for round_ in range(2):
             try:
-                content, p_tok, c_tok = await self._chat(transport, task, conversation)
+                content, p_tok, c_tok = await self._chat(transport, task, conversation, gate)
             except RequestFailed as failure:
                 outcome.error, outcome.detail = failure.kind, str(failure)[:500]
                 outcome.raw_excerpt = failure.body[:300] or None
@@ -300,7 +302,7 @@ class Gateway:
                     conversation = structured.repair_messages(messages, content or "", err, task.schema)
         return outcome
 
-    async def _chat(self, transport: Transport, task: Task, messages: list[dict]) -> tuple[str, int, int]:
+    async def _chat(self, transport: Transport, task: Task, messages: list[dict], gate=None) -> tuple[str, int, int]:
         """The answer text and (prompt, completion) tokens, walking down the response_format ladder."""
         while True:
             mode_index = self._mode
@@ -317,7 +319,7 @@ class Gateway:
                 payload["response_format"] = fmt
             est_prompt = estimate_tokens(json.dumps(sent, ensure_ascii=False))
             try:
-                body = await transport.post("chat/completions", payload, est_tokens=est_prompt + task.max_tokens)
+                body = await transport.post("chat/completions", payload, est_tokens=est_prompt + task.max_tokens, gate=gate)
             except RequestFailed as failure:
                 rejected = failure.status in (400, 422) and any(w in failure.body.lower() for w in _FORMAT_REJECTED)
                 if rejected and mode_index + 1 < len(MODES):

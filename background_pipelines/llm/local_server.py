@@ -41,6 +41,7 @@ class _Fault:
     delay: float
     content: str
     path: str | None
+    when: Callable[[dict], bool] | None
 
 
 def task_of(request: dict) -> str | None:
@@ -188,11 +189,13 @@ class LocalLLMServer:
         delay: float = 5.0,
         content: str = '{"summary": "unterminated',
         path: str | None = "chat",
+        when: Callable[[dict], bool] | None = None,
     ) -> None:
-        """The next `n` requests (to `path`: "chat", "embeddings" or None for any) fail: an HTTP `status`
-        (with Retry-After when given), "timeout" (held `delay` s) or "malformed" (200, bad JSON content)."""
+        """The next `n` requests (to `path`: "chat", "embeddings" or None for any; for which `when(request_json)`
+        holds, if given) fail: an HTTP `status` (with Retry-After when given), "timeout" (held `delay` s)
+        or "malformed" (200, bad JSON content)."""
         with self._lock:
-            self._faults.extend(_Fault(status, retry_after, delay, content, path) for _ in range(n))
+            self._faults.extend(_Fault(status, retry_after, delay, content, path, when) for _ in range(n))
 
     def reset(self) -> None:
         """Forget scripts, pending faults, counters and the request log."""
@@ -232,10 +235,10 @@ class LocalLLMServer:
         with self._lock:
             self.current_concurrent -= 1
 
-    def _take_fault(self, kind: str) -> _Fault | None:
+    def _take_fault(self, kind: str, request: dict) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.path is None or fault.path == kind:
+                if (fault.path is None or fault.path == kind) and (fault.when is None or fault.when(request)):
                     self._faults.remove(fault)
                     return fault
         return None
@@ -336,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if owner.latency:
                 time.sleep(owner.latency)
-            fault = owner._take_fault(kind)
+            fault = owner._take_fault(kind, request)
             if fault is not None and fault.status == "timeout":
                 time.sleep(fault.delay)
                 status = 200

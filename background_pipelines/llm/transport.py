@@ -11,6 +11,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import httpx
 
@@ -104,8 +105,10 @@ class Transport:
         key = self.api_key.reveal()
         return text.replace(key, "***") if key else text
 
-    async def post(self, path: str, payload: dict, est_tokens: int = 0) -> dict:
-        """The JSON answer of POST path; retries what is retryable, raises RequestFailed otherwise."""
+    async def post(self, path: str, payload: dict, est_tokens: int = 0, gate: Callable[[], None] | None = None) -> dict:
+        """The JSON answer of POST path; retries what is retryable, raises RequestFailed otherwise.
+        `gate()` runs once a slot is held, right before each attempt, and may raise RequestFailed
+        (the daily budget: checked as late as possible so calls in flight count)."""
         url = f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
         for attempt in range(self.max_attempts):
             if self._rpm:
@@ -114,6 +117,8 @@ class Transport:
                 await self._tpm.acquire(est_tokens)
             retry_after = None
             async with self._semaphore:  # released while backing off, so others use the slot
+                if gate is not None:
+                    gate()
                 self.requests += 1
                 try:
                     resp = await self._client.post(path.lstrip("/"), json=payload)
