@@ -78,6 +78,13 @@ def _str(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     return default if raw is None or raw.strip() == "" else raw.strip()
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (_str(env, name, default) or default).lower()
+    if value not in allowed:
+        raise ConfigError(f"{name}={env.get(name)!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     # store
