@@ -1,0 +1,240 @@
+"""Entity resolution: blocking on normalized-name keys, fuzzy similarity (rapidfuzz), acronyms and
+known aliases, with embeddings confirming the fuzzy matches; every merge is audited for unmerge.
+
+Precision first: only same-type entities merge, a typo match may differ in one word only, numbers
+and short words must match exactly, and a name that merely extends another ("Globe"/"Globex")
+stays apart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from background_pipelines.graph_upkeep.normalize import NameKey, name_key
+from background_pipelines.store.engine import Store
+from background_pipelines.store.graph_upkeep import load_entities, merge_entity
+from background_pipelines.store.ledger import utcnow
+
+# Tuned on benchmarks/consolidation.py (see its table): candidates need ratio >= FUZZY_CUTOFF on the
+# sorted core; a fuzzy (typo) match must also reach EMBED_MIN cosine on the embedder's vectors.
+FUZZY_CUTOFF = 85
+EMBED_MIN = 0.55
+TYPO_MIN_LEN = 5  # shorter words must match exactly
+BLOCK_FULL = 64  # blocks up to this size compare all pairs; larger ones a sorted window
+WINDOW = 16
+MERGE_BATCH = 500  # merges per transaction
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    survivor_id: int
+    merged_id: int
+    score: float
+    reason: str  # exact | alias | acronym | fuzzy
+
+
+@dataclass
+class ConsolidationResult:
+    entities: int = 0
+    blocks: int = 0
+    pairs_compared: int = 0
+    candidates: int = 0
+    merges: int = 0
+    merge_ids: list[int] = field(default_factory=list)
+    plans: list[MergePlan] = field(default_factory=list)
+    by_reason: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def all_pairs(self) -> int:
+        return self.entities * (self.entities - 1) // 2
+
+    def preview(self, names: dict[int, str] | None = None, limit: int = 10) -> str:
+        lines = [
+            f"**{self.merges} merges** among {self.entities} entities; {self.pairs_compared} pairs compared "
+            f"({self.all_pairs} for all pairs)",
+            "",
+            "| merged | into | reason | score |",
+            "|---|---|---|---|",
+        ]
+        names = names or {}
+        for p in self.plans[:limit]:
+            lines.append(
+                f"| {names.get(p.merged_id, p.merged_id)} | {names.get(p.survivor_id, p.survivor_id)} | {p.reason} | {p.score:.2f} |"
+            )
+        return "\n".join(lines)
+
+
+def _token_typo(a: str, b: str) -> bool:
+    """Two different words that are one typo apart (two for long words), letters only."""
+    if not (a.isalpha() and b.isalpha()) or min(len(a), len(b)) < TYPO_MIN_LEN:
+        return False
+    if a.startswith(b) or b.startswith(a):  # an extension, not a typo ("globe"/"globex")
+        return False
+    limit = 2 if min(len(a), len(b)) >= 10 else 1
+    return DamerauLevenshtein.distance(a, b, score_cutoff=limit) <= limit
+
+
+def _typo_match(a: NameKey, b: NameKey) -> bool:
+    """Same words in the same (or sorted) order except exactly one word that is a typo of the other."""
+    if len(a.core) != len(b.core):
+        return False
+    for ta, tb in ((a.core, b.core), (sorted(a.core), sorted(b.core))):
+        diffs = [(x, y) for x, y in zip(ta, tb) if x != y]
+        if len(diffs) == 1 and _token_typo(*diffs[0]):
+            return True
+    return False
+
+
+class _UnionFind:
+    def __init__(self):
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def plan_merges(rows: list[dict], embedder=None) -> tuple[list[MergePlan], dict]:
+    """Decide merges for entity rows (id, name, type, aliases, degree); no store access.
+
+    Returns the plans (survivor = most relations, then lowest id) and counters."""
+    keys = [name_key(r["name"]) for r in rows]
+    alias_keys = [[name_key(a).sorted_core for a in r.get("aliases") or []] for r in rows]
+    blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, (r, k) in enumerate(zip(rows, keys)):
+        seen = set()
+        for key in k.blocking_keys() + [f"s:{a}" for a in alias_keys[i]]:
+            if key not in seen:
+                seen.add(key)
+                blocks[(r["type"], key)].append(i)
+
+    pairs_compared = 0
+    accepted: dict[tuple[int, int], tuple[float, str]] = {}
+    fuzzy: list[tuple[int, int, float]] = []
+    seen_pairs: set[tuple[int, int]] = set()
+
+    def _accept(i: int, j: int, score: float, reason: str) -> None:
+        pair = (min(i, j), max(i, j))
+        if pair not in accepted or accepted[pair][0] < score:
+            accepted[pair] = (score, reason)
+
+    for (etype, key), members in blocks.items():
+        if len(members) < 2:
+            continue
+        kind = key[0]
+        if kind == "s":  # equal sorted cores (or a known alias): duplicates without comparing text
+            first = members[0]
+            for j in members[1:]:
+                pairs_compared += 1
+                exact = keys[first].sorted_core == keys[j].sorted_core
+                _accept(first, j, 1.0, "exact" if exact else "alias")
+            continue
+        if kind == "a":  # one spelled-out name and its acronym; ambiguous acronyms merge nothing
+            spelled = {keys[i].sorted_core for i in members if keys[i].acronym}
+            if len(spelled) != 1:
+                continue
+            full = next(i for i in members if keys[i].acronym)
+            for j in members:
+                if keys[j].as_acronym:
+                    pairs_compared += 1
+                    _accept(full, j, 0.95, "acronym")
+            continue
+        texts = [keys[i].text for i in members]
+        if len(members) <= BLOCK_FULL:
+            windows = [list(range(len(members)))]
+        else:  # sorted neighbourhood: overlapping windows over the block in text order
+            order = sorted(range(len(members)), key=texts.__getitem__)
+            windows = [order[s : s + 2 * WINDOW] for s in range(0, max(1, len(order) - WINDOW), WINDOW)]
+        for win in windows:
+            wt = [texts[w] for w in win]
+            scores = process.cdist(wt, wt, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, dtype=np.uint8)
+            pairs_compared += len(win) * (len(win) - 1) // 2
+            for a, b in zip(*np.nonzero(np.triu(scores, k=1))):
+                i, j = members[win[a]], members[win[b]]
+                pair = (min(i, j), max(i, j))
+                if pair in seen_pairs or pair in accepted:
+                    continue
+                seen_pairs.add(pair)
+                if keys[i].sorted_core == keys[j].sorted_core:
+                    _accept(i, j, 1.0, "exact")
+                elif _typo_match(keys[i], keys[j]):
+                    fuzzy.append((i, j, float(scores[a, b]) / 100.0))
+
+    # Embeddings confirm typo matches: a typo keeps most of a name's character n-grams.
+    if fuzzy:
+        if embedder is not None:
+            idx = sorted({i for i, _, _ in fuzzy} | {j for _, j, _ in fuzzy})
+            pos = {i: n for n, i in enumerate(idx)}
+            vecs = embedder.encode([rows[i]["name"] for i in idx])
+            for i, j, ratio in fuzzy:
+                cos = float(np.dot(vecs[pos[i]], vecs[pos[j]]))
+                if cos >= EMBED_MIN:
+                    _accept(i, j, 0.6 * ratio + 0.4 * cos, "fuzzy")
+        else:
+            for i, j, ratio in fuzzy:
+                _accept(i, j, ratio, "fuzzy")
+
+    uf = _UnionFind()
+    for i, j in accepted:
+        uf.union(i, j)
+    clusters: dict[int, list[int]] = defaultdict(list)
+    for i in {x for pair in accepted for x in pair}:
+        clusters[uf.find(i)].append(i)
+    best_link: dict[int, tuple[float, str]] = {}
+    for pair, sr in accepted.items():
+        for x in pair:
+            if x not in best_link or best_link[x] < sr:
+                best_link[x] = sr
+    plans: list[MergePlan] = []
+    for members in clusters.values():
+        survivor = min(members, key=lambda i: (-rows[i].get("degree", 0), rows[i]["id"]))
+        for m in sorted(members, key=lambda i: rows[i]["id"]):
+            if m == survivor:
+                continue
+            score, reason = accepted.get((min(m, survivor), max(m, survivor))) or best_link[m]
+            plans.append(MergePlan(rows[survivor]["id"], rows[m]["id"], score, reason))
+    plans.sort(key=lambda p: (p.survivor_id, p.merged_id))
+    stats = dict(
+        blocks=sum(1 for m in blocks.values() if len(m) > 1),
+        pairs_compared=pairs_compared,
+        candidates=len(accepted) + len(fuzzy),
+    )
+    return plans, stats
+
+
+def resolve_entities(store: Store, embedder=None, *, dry_run: bool = False, now: datetime | None = None) -> ConsolidationResult:
+    """Find duplicate entities and merge each into its survivor, one audit row per merged entity.
+
+    Idempotent: merged entities are gone and their names live on as survivor aliases, so a second
+    run finds nothing new. `dry_run` plans without writing."""
+    started = time.perf_counter()
+    rows = load_entities(store)
+    plans, stats = plan_merges(rows, embedder)
+    result = ConsolidationResult(entities=len(rows), plans=plans, **stats)
+    if not dry_run:
+        now = now or utcnow()
+        for s in range(0, len(plans), MERGE_BATCH):
+            with store.begin() as conn:
+                for p in plans[s : s + MERGE_BATCH]:
+                    result.merge_ids.append(merge_entity(conn, p.survivor_id, p.merged_id, p.score, p.reason, now))
+        result.merges = len(result.merge_ids)
+    for p in plans:
+        result.by_reason[p.reason] = result.by_reason.get(p.reason, 0) + 1
+    result.seconds = time.perf_counter() - started
+    return result
