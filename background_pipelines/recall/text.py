@@ -1,0 +1,60 @@
+"""Turning a question into search terms and entity candidates (shared by the retrieval modes)."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+STOPWORDS = frozenset(
+    """a an the and or but if of at by for with about against between into through during before after
+    above below to from up down in out on off over under again further then once here there when where why
+    how all any both each few more most other some such no nor not only own same so than too very can will
+    just don should now is are was were be been being have has had having do does did doing i me my myself
+    we our ours you your yours he him his she her hers it its they them their what which who whom this that
+    these those am would could tell know say said think anything something thing things much many also
+    like get got""".split()
+)
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text or "")]
+
+
+def norm(name: str) -> str:
+    """An entity's normalised name: lower case, single spaces, no surrounding punctuation."""
+    return " ".join(words(name))
+
+
+def query_terms(query: str, exclude: tuple[str | None, ...] = (), limit: int = 16) -> list[str]:
+    """The content words of `query` (no stopwords, no words of the names in `exclude`), in order."""
+    skip = set(STOPWORDS)
+    for name in exclude:
+        if name:
+            skip.update(words(name))
+    out: list[str] = []
+    for w in words(query):
+        if w not in skip and w not in out and (len(w) > 1 or w.isdigit()):
+            out.append(w)
+    return out[:limit]
+
+
+def ngrams(query: str, max_n: int = 3) -> list[str]:
+    """Every 1..max_n word sequence of `query` (unigrams without stopwords): entity-name candidates."""
+    ws = words(query)
+    out: list[str] = []
+    for n in range(1, max_n + 1):
+        for i in range(len(ws) - n + 1):
+            gram = ws[i : i + n]
+            if n == 1 and gram[0] in STOPWORDS:
+                continue
+            out.append(" ".join(gram))
+    return out
+
+
+def stem(word: str) -> str:
+    """A crude stem for matching predicates to questions (works_as ~ work, lives_in ~ living)."""
+    w = word.lower()
+    for suffix in ("ing", "ies", "es", "ed", "s"):
+        if len(w) > len(suffix) + 2 and w.endswith(suffix):
+            return w[: -len(suffix)]
+    return w

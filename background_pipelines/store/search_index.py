@@ -1,0 +1,243 @@
+"""SQL for recall: full-text search (SQLite FTS5 tables / PostgreSQL tsvector indexes, migration
+0002_recall), the per-user candidate sets for vector search, and the reads that turn ids into hits.
+
+Every query is bounded by one user (and optionally one character), so its cost follows that user's
+history, never the size of the tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import bindparam, select, text
+
+from background_pipelines.store.schema import entities, facts, messages, relations, summaries
+
+_CHUNK = 500
+
+
+def owner_token(name: str) -> str:
+    """The FTS5 token naming a row's owner: 'u' + hex(utf-8 name), as the 0002 triggers write it."""
+    return "u" + name.encode("utf-8").hex()
+
+
+def _fts5_query(owners: Sequence[str], terms: Sequence[str]) -> str:
+    owner = " AND ".join(f'owner : "{owner_token(o)}"' for o in owners)
+    words = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+    return f"{owner} AND text : ({words})"
+
+
+def _pg_tsquery(terms: Sequence[str]) -> str:
+    # terms are already \w+ words; `:*` is not used so ranking stays on whole (stemmed) words
+    return " | ".join(terms)
+
+
+def _chunks(items: Sequence, size: int = _CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# -- full-text search --------------------------------------------------------------------------
+
+
+def search_messages(conn, user: str, terms: Sequence[str], *, character: str | None, at: datetime | None, limit: int) -> list[tuple[int, float]]:
+    """(message id, score: higher is better) of `user`'s messages matching any of `terms`."""
+    if not terms:
+        return []
+    params: dict = {"n": limit, "at": at, "c": character}
+    extra = ""
+    if at is not None:
+        extra += " AND m.created_at <= :at"
+    if character:
+        extra += " AND EXISTS (SELECT 1 FROM messages m2 WHERE m2.session = m.session AND m2.author = :c)"
+    if conn.dialect.name == "sqlite":
+        params["q"] = _fts5_query([user], terms)
+        sql = (
+            "SELECT m.id, -bm25(messages_fts, 1.0, 0.0) AS s FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+            f"WHERE messages_fts MATCH :q{extra} ORDER BY s DESC LIMIT :n"
+        )
+    else:
+        params.update(q=_pg_tsquery(terms), u=user)
+        sql = (
+            "SELECT m.id, ts_rank(to_tsvector('english', m.text), q) AS s FROM messages m, to_tsquery('english', :q) q "
+            f"WHERE m.author = :u AND to_tsvector('english', m.text) @@ q{extra} ORDER BY s DESC LIMIT :n"
+        )
+    return [(int(i), float(s)) for i, s in conn.execute(text(sql), params)]
+
+
+def search_summaries(conn, user: str, terms: Sequence[str], *, character: str | None, at: datetime | None, limit: int) -> list[tuple[int, float]]:
+    """(summary id, score) of kept summaries `user` took part in (with `character`, if given)."""
+    if not terms:
+        return []
+    params: dict = {"n": limit, "day": at.strftime("%Y-%m-%d") if at else None}
+    extra = " AND s.day <= :day" if at is not None else ""
+    if conn.dialect.name == "sqlite":
+        params["q"] = _fts5_query([user, character] if character else [user], terms)
+        sql = (
+            "SELECT s.id, -bm25(summaries_fts, 1.0, 0.0) AS r FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid "
+            f"WHERE summaries_fts MATCH :q AND s.status = 'kept'{extra} ORDER BY r DESC LIMIT :n"
+        )
+    else:
+        params.update(q=_pg_tsquery(terms), u=user, c=character)
+        who = "s.participants::jsonb ? :u" + (" AND s.participants::jsonb ? :c" if character else "")
+        sql = (
+            "SELECT s.id, ts_rank(to_tsvector('english', s.text), q) AS r FROM summaries s, to_tsquery('english', :q) q "
+            f"WHERE {who} AND s.status = 'kept' AND to_tsvector('english', s.text) @@ q{extra} ORDER BY r DESC LIMIT :n"
+        )
+    return [(int(i), float(s)) for i, s in conn.execute(text(sql), params)]
+
+
+def search_facts(conn, user: str, terms: Sequence[str], *, at: datetime | None, limit: int) -> list[tuple[int, float]]:
+    """(fact id, score) of `user`'s facts whose subject, predicate or object match any of `terms`."""
+    if not terms:
+        return []
+    params: dict = {"n": limit, "at": at}
+    extra = " AND f.valid_from <= :at" if at is not None else ""
+    if conn.dialect.name == "sqlite":
+        params["q"] = _fts5_query([user], terms)
+        sql = (
+            "SELECT f.id, -bm25(facts_fts, 1.0, 0.0) AS s FROM facts_fts JOIN facts f ON f.id = facts_fts.rowid "
+            f"WHERE facts_fts MATCH :q{extra} ORDER BY s DESC LIMIT :n"
+        )
+    else:
+        params.update(q=_pg_tsquery(terms), u=user)
+        doc = "to_tsvector('english', f.subject || ' ' || replace(f.predicate, '_', ' ') || ' ' || f.object)"
+        sql = (
+            f"SELECT f.id, ts_rank({doc}, q) AS s FROM facts f, to_tsquery('english', :q) q "
+            f"WHERE f.user_name = :u AND {doc} @@ q{extra} ORDER BY s DESC LIMIT :n"
+        )
+    return [(int(i), float(s)) for i, s in conn.execute(text(sql), params)]
+
+
+# -- the user's items (vector search candidates) -----------------------------------------------
+
+
+def user_message_ids(conn, user: str, *, character: str | None, at: datetime | None) -> list[int]:
+    sql = "SELECT m.id FROM messages m WHERE m.author = :u"
+    if at is not None:
+        sql += " AND m.created_at <= :at"
+    if character:
+        sql += " AND EXISTS (SELECT 1 FROM messages m2 WHERE m2.session = m.session AND m2.author = :c)"
+    return [int(r[0]) for r in conn.execute(text(sql), {"u": user, "at": at, "c": character})]
+
+
+def user_summary_ids(conn, user: str, *, character: str | None, at: datetime | None) -> list[int]:
+    day = at.strftime("%Y-%m-%d") if at else None
+    extra = " AND s.day <= :day" if at is not None else ""
+    if conn.dialect.name == "sqlite":
+        q = f'owner : "{owner_token(user)}"' + (f' AND owner : "{owner_token(character)}"' if character else "")
+        sql = (
+            "SELECT s.id FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid "
+            f"WHERE summaries_fts MATCH :q AND s.status = 'kept'{extra}"
+        )
+        params = {"q": q, "day": day}
+    else:
+        who = "s.participants::jsonb ? :u" + (" AND s.participants::jsonb ? :c" if character else "")
+        sql = f"SELECT s.id FROM summaries s WHERE {who} AND s.status = 'kept'{extra}"
+        params = {"u": user, "c": character, "day": day}
+    return [int(r[0]) for r in conn.execute(text(sql), params)]
+
+
+def user_facts(conn, user: str, *, at: datetime | None) -> list[dict]:
+    sql = "SELECT id, subject, predicate, object FROM facts WHERE user_name = :u"
+    if at is not None:
+        sql += " AND valid_from <= :at"
+    return [dict(r._mapping) for r in conn.execute(text(sql), {"u": user, "at": at})]
+
+
+def vectors(conn, item_kind: str, model: str, ids: Sequence[int]) -> list[tuple[int, bytes]]:
+    """(item id, float32 bytes) of `ids` in the `item_kind` index, vectors of `model` only. A direct
+    primary-key read: recall cannot afford the whole-index model check of load_embeddings per query."""
+    out: list[tuple[int, bytes]] = []
+    stmt = text(
+        "SELECT item_id, vector FROM embeddings WHERE item_kind = :k AND model = :m AND item_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    for chunk in _chunks(sorted(set(ids))):
+        out.extend((int(i), bytes(v)) for i, v in conn.execute(stmt, {"k": item_kind, "m": model, "ids": list(chunk)}))
+    return out
+
+
+# -- reading hits (SQLAlchemy Core on the schema tables, so JSON and times come back typed) --------
+
+
+def _by_ids(conn, table, columns, ids: Iterable[int]) -> dict[int, dict]:
+    ids = sorted(set(int(i) for i in ids))
+    out: dict[int, dict] = {}
+    for chunk in _chunks(ids):
+        for r in conn.execute(select(*[table.c[c] for c in columns]).where(table.c.id.in_(chunk))):
+            out[int(r._mapping["id"])] = dict(r._mapping)
+    return out
+
+
+def messages_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
+    return _by_ids(conn, messages, ("id", "author", "session", "text", "created_at"), ids)
+
+
+def summaries_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
+    return _by_ids(conn, summaries, ("id", "session", "day", "text", "message_ids", "participants", "created_at"), ids)
+
+
+def facts_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
+    cols = ("id", "user_name", "kind", "subject", "predicate", "object", "confidence", "valid_from",
+            "source_message_ids", "run_id", "version", "created_at")
+    return _by_ids(conn, facts, cols, ids)
+
+
+# -- the graph ---------------------------------------------------------------------------------
+
+_ENTITY_COLS = ("id", "name", "norm", "type")
+
+
+def entities_by_norms(conn, norms: Sequence[str]) -> dict[int, dict]:
+    """Entities whose normalised name is one of `norms`."""
+    out: dict[int, dict] = {}
+    for chunk in _chunks(sorted(set(norms))):
+        for r in conn.execute(select(*[entities.c[c] for c in _ENTITY_COLS]).where(entities.c.norm.in_(chunk))):
+            out[int(r[0])] = dict(r._mapping)
+    return out
+
+
+def entities_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
+    return _by_ids(conn, entities, _ENTITY_COLS, ids)
+
+
+def relations_touching(conn, entity_ids: Iterable[int]) -> list[dict]:
+    """Every relation (current or not) with an end in `entity_ids`; validity is the caller's filter."""
+    ids = sorted(set(int(i) for i in entity_ids))
+    seen: dict[int, dict] = {}
+    for side in (relations.c.src_id, relations.c.dst_id):
+        for chunk in _chunks(ids):
+            for r in conn.execute(select(relations).where(side.in_(chunk))):
+                seen[int(r.id)] = dict(r._mapping)
+    return list(seen.values())
+
+
+def relations_from(conn, entity_ids: Iterable[int], limit: int) -> list[dict]:
+    """Relations whose source is one of `entity_ids` (at most `limit`, most recently seen first)."""
+    ids = sorted(set(int(i) for i in entity_ids))
+    if not ids:
+        return []
+    q = select(relations).where(relations.c.src_id.in_(ids[:_CHUNK])).order_by(relations.c.last_seen.desc()).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+# -- upkeep ------------------------------------------------------------------------------------
+
+FTS_TABLES = ("messages_fts", "summaries_fts", "facts_fts")
+
+
+def optimize(conn) -> None:
+    """Merge the FTS5 segments so tokens of deleted rows leave the index (SQLite; PostgreSQL's
+    expression indexes drop dead entries at VACUUM)."""
+    if conn.dialect.name != "sqlite":
+        return
+    for fts in FTS_TABLES:
+        conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('optimize')")
+
+
+def fts_row_counts(conn) -> dict[str, int]:
+    """Rows indexed per FTS5 table (SQLite), for checks that the triggers kept them in sync."""
+    if conn.dialect.name != "sqlite":
+        return {}
+    return {fts: int(conn.exec_driver_sql(f"SELECT count(*) FROM {fts}_docsize").scalar_one()) for fts in FTS_TABLES}
