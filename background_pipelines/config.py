@@ -101,7 +101,7 @@ class Settings:
     llm_rpm: int | None = None
     llm_tpm: int | None = None
     llm_daily_budget_usd: float | None = None
-    llm_prices: str | None = None  # JSON: {"model": [usd_per_1M_prompt, usd_per_1M_completion]}
+    llm_prices: str | None = None  # JSON: {"model": [usd_per_1k_prompt, usd_per_1k_completion]}
     llm_cache: bool = True
     chat_llm_enabled: bool = True
     # embeddings
@@ -115,6 +115,12 @@ class Settings:
     knowledge_extraction_threshold: int = 10
     reflection_delay_seconds: int = 60
     sensor_min_interval_seconds: int = 30
+    sensor_tick_seconds: int = 5  # how often the daemon evaluates each sensor
+    insight_fact_threshold: int = 10
+    insight_max_hours: float = 24.0
+    automation_default_status: str = "running"  # running | stopped: sensors and schedules at load
+    completion_webhook_assets: tuple[str, ...] = ()
+    completion_webhook_url: str | None = None  # default: the alert webhook URL
     # feature flags
     enable_runtime_fact_extraction: bool = True
     enable_character_diary: bool = True
@@ -125,6 +131,9 @@ class Settings:
     nightly_hour: int = 3
     alert_webhook_url: str | None = None
     webhook_secret: Secret = field(default_factory=lambda: Secret(None))
+    # character drift: flag a day whose drift score reaches the threshold, against a baseline window
+    drift_threshold: float = 0.5
+    drift_baseline_days: int = 14
     # backups
     backup_dir: Path | None = None
 
@@ -185,6 +194,14 @@ class Settings:
             knowledge_extraction_threshold=_num(env, "KNOWLEDGE_EXTRACTION_THRESHOLD", 10, int),
             reflection_delay_seconds=_num(env, "REFLECTION_DELAY_SECONDS", 60, int),
             sensor_min_interval_seconds=_num(env, "BGP_SENSOR_MIN_INTERVAL_SECONDS", 30, int),
+            sensor_tick_seconds=_num(env, "BGP_SENSOR_TICK_SECONDS", 5, int),
+            insight_fact_threshold=_num(env, "INSIGHT_FACT_THRESHOLD", 10, int),
+            insight_max_hours=_num(env, "INSIGHT_MAX_HOURS", 24.0, float),
+            automation_default_status=_choice(env, "BGP_AUTOMATION_DEFAULT_STATUS", "running", ("running", "stopped")),
+            completion_webhook_assets=tuple(
+                a.strip() for a in (_str(env, "BGP_COMPLETION_WEBHOOK_ASSETS", "") or "").split(",") if a.strip()
+            ),
+            completion_webhook_url=_str(env, "BGP_COMPLETION_WEBHOOK_URL", None),
             enable_runtime_fact_extraction=_bool(env, "ENABLE_RUNTIME_FACT_EXTRACTION", True),
             enable_character_diary=_bool(env, "ENABLE_CHARACTER_DIARY", True),
             enable_dream_sequences=_bool(env, "ENABLE_DREAM_SEQUENCES", True),
@@ -193,5 +210,7 @@ class Settings:
             nightly_hour=nightly_hour,
             alert_webhook_url=_str(env, "BGP_ALERT_WEBHOOK_URL", None),
             webhook_secret=Secret(_str(env, "BGP_WEBHOOK_SECRET", None)),
+            drift_threshold=_num(env, "BGP_DRIFT_THRESHOLD", 0.5, float),
+            drift_baseline_days=_num(env, "BGP_DRIFT_BASELINE_DAYS", 14, int),
             backup_dir=Path(backup_dir).expanduser().resolve() if backup_dir else home / "backups",
         )

@@ -1,0 +1,41 @@
+"""The periodic cleanup (every 48 h): LLM cache rows and superseded ledger rows older than 7 days.
+
+What goes and why (nothing here can make an item due again):
+- llm_cache rows older than the cutoff: a cache miss only costs a repeated call;
+- ledger rows older than the cutoff written by a version other than their stage's current one:
+  `todo()` ignores them already. Current-version rows stay, whatever their status: `done` rows keep
+  items from being reprocessed, `pending`/`failed` rows are the record of what is owed and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from background_pipelines.store import retention
+from background_pipelines.store.engine import Store
+from background_pipelines.store.ledger import utcnow
+
+DEFAULT_RETENTION_DAYS = 7
+
+
+@dataclass(frozen=True)
+class CleanupResult:
+    cutoff: datetime
+    llm_cache_deleted: int
+    ledger_deleted: int
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["cutoff"] = self.cutoff.isoformat(timespec="seconds")
+        return d
+
+
+def run_cleanup(store: Store, older_than_days: int = DEFAULT_RETENTION_DAYS, *, now: datetime | None = None) -> CleanupResult:
+    """Delete what the module docstring lists; idempotent (a second call deletes nothing more)."""
+    if older_than_days < 1:
+        raise ValueError(f"cleanup older_than_days={older_than_days}: expected at least 1 day")
+    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    cache = retention.purge_llm_cache(store, cutoff)
+    ledger_rows = retention.purge_superseded_ledger(store, cutoff, retention.current_versions(store))
+    return CleanupResult(cutoff, cache, ledger_rows)

@@ -1,0 +1,136 @@
+"""The jobs that sensors and schedules start, built from the assets actually present.
+
+A job selects its default asset keys (the contract's names) plus any asset tagged
+`bgp/trigger=<trigger>`; keys that no module defines (flag off, not written yet) are left out, and
+a job with nothing to select is not defined, so its sensor or schedule disappears with it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+from dataclasses import dataclass
+
+import dagster as dg
+
+from assets.latency import ACTION, COGNITION, SENSORY, LatencyClass
+from assets.partitions import daily_partitions
+from assets.resources import StoreResource
+from background_pipelines.cleanup import DEFAULT_RETENTION_DAYS, run_cleanup
+from background_pipelines.config import Settings
+
+TRIGGER_TAG = "bgp/trigger"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    trigger: str  # assets tagged bgp/trigger=<trigger> join the job
+    default_keys: tuple[str, ...]
+    latency: LatencyClass
+    calls_llm: bool  # left out when BGP_CHAT_LLM_ENABLED=false
+    flag: str | None = None  # Settings field that must be true
+
+
+JOB_SPECS = (
+    JobSpec("scoring_job", "scoring", ("message_scores", "message_embeddings", "relationship_scores"), SENSORY, False),
+    JobSpec("summaries_job", "summaries", ("session_summaries",), COGNITION, True),
+    JobSpec("knowledge_job", "knowledge", ("extracted_facts", "knowledge_graph"), SENSORY, True, "enable_runtime_fact_extraction"),
+    JobSpec("reflections_job", "reflections", ("reflections",), COGNITION, True),
+    JobSpec("insights_job", "insights", ("insights",), COGNITION, True),
+    JobSpec("nightly_job", "nightly",
+            ("diaries", "dreams", "goal_strategies", "reflections", "gossip", "channel_summaries", "graph_enrichment"),
+            COGNITION, True),
+    JobSpec("nightly_upkeep_job", "upkeep", ("graph_consolidation", "graph_decay", "store_backup"), ACTION, False),
+    JobSpec("drift_job", "daily", ("drift_observations",), COGNITION, True),
+    JobSpec("weekly_upkeep_job", "weekly", ("graph_pruning",), ACTION, False),
+)
+SPECS = {s.name: s for s in JOB_SPECS}
+
+
+@dataclass(frozen=True)
+class BuiltJob:
+    job: dg.UnresolvedAssetJobDefinition
+    keys: tuple[str, ...]
+    partitioned: bool  # True: runs take a daily partition key
+
+
+@functools.lru_cache(maxsize=8)
+def asset_catalog(settings: Settings) -> dict[str, tuple[dict, object]]:
+    """{key: (tags, partitions_def)} of every materializable asset the assets/ modules define."""
+    import assets
+
+    catalog: dict[str, tuple[dict, object]] = {}
+    for info in sorted(pkgutil.iter_modules(assets.__path__), key=lambda m: m.name):
+        if info.name.startswith("_") or info.name in ("resources", "latency", "partitions"):
+            continue
+        build = getattr(importlib.import_module(f"assets.{info.name}"), "definitions", None)
+        if build is None:
+            continue
+        for a in build(settings).assets or []:
+            if isinstance(a, dg.AssetSpec):
+                catalog[a.key.to_user_string()] = (dict(a.tags or {}), a.partitions_def)
+            elif isinstance(a, dg.AssetsDefinition) and a.is_materializable:
+                for spec in a.specs:
+                    catalog[spec.key.to_user_string()] = (dict(spec.tags or {}), a.partitions_def)
+    return catalog
+
+
+def _enabled(spec: JobSpec, settings: Settings) -> bool:
+    if spec.calls_llm and not settings.chat_llm_enabled:
+        return False
+    return spec.flag is None or bool(getattr(settings, spec.flag))
+
+
+@functools.lru_cache(maxsize=8)
+def asset_jobs(settings: Settings) -> dict[str, BuiltJob]:
+    """{job name: BuiltJob} for every enabled job whose selection is not empty."""
+    catalog = asset_catalog(settings)
+    daily = daily_partitions(settings)
+    out: dict[str, BuiltJob] = {}
+    for spec in JOB_SPECS:
+        if not _enabled(spec, settings):
+            continue
+        keys = [
+            k for k, (tags, pdef) in sorted(catalog.items())
+            if (k in spec.default_keys or tags.get(TRIGGER_TAG) == spec.trigger)
+            # one run = one daily partition: other partitionings cannot share these jobs
+            and (pdef is None or pdef == daily)
+        ]
+        if not keys:
+            continue
+        job = dg.define_asset_job(
+            spec.name,
+            selection=dg.AssetSelection.assets(*keys),
+            tags={**spec.latency.run_tags(), "bgp/job": spec.name},
+            description=f"{spec.trigger} run of {', '.join(keys)} ({spec.latency.name} class)",
+        )
+        out[spec.name] = BuiltJob(job, tuple(keys), any(catalog[k][1] is not None for k in keys))
+    return out
+
+
+# -- cleanup: not an asset (it derives nothing), an op job over the engine's cleanup -------------
+
+@dg.op(description="Delete LLM cache rows and superseded ledger rows older than the retention (see cleanup.py)")
+def cleanup_store(context, store: StoreResource) -> None:
+    s = store.store()
+    try:
+        result = run_cleanup(s, DEFAULT_RETENTION_DAYS)
+    finally:
+        s.engine.dispose()
+    context.log.info(f"cleanup: {result.as_dict()}")
+    context.add_output_metadata(
+        {"llm_cache_deleted": result.llm_cache_deleted, "ledger_deleted": result.ledger_deleted,
+         "cutoff": result.cutoff.isoformat(timespec="seconds")}
+    )
+
+
+@dg.job(name="cleanup_job", tags={**ACTION.run_tags(), "bgp/job": "cleanup_job"},
+        description="48-hourly cleanup of cache and superseded ledger rows older than 7 days")
+def cleanup_job():
+    cleanup_store()
+
+
+def definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(jobs=[b.job for b in asset_jobs(settings).values()] + [cleanup_job])
