@@ -137,6 +137,15 @@ def upsert_characters(store: Store, rows: Sequence[dict]) -> int:
     return len(full)
 
 
+def upsert_user_names(store: Store, rows: Sequence[dict]) -> None:
+    """Set display names of users (name, display_name); users not yet seen are created."""
+    now = utcnow()
+    full = [dict(name=r["name"], display_name=r.get("display_name") or r["name"], created_at=now) for r in rows]
+    if full:
+        with store.begin() as conn:
+            upsert(conn, users, full, ["name"], ["display_name"])
+
+
 def list_characters(store: Store) -> list[dict]:
     with store.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(select(characters).order_by(characters.c.name))]
