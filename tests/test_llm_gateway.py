@@ -230,3 +230,20 @@ def test_run_works_inside_a_running_event_loop(store, srv):
 
     (outcome,), _ = asyncio.run(caller())
     assert outcome.ok
+
+
+def test_minute_window_holds_requests_past_the_limit():
+    import asyncio
+    import time
+
+    from background_pipelines.llm.limits import MinuteWindow
+
+    async def three_acquires() -> list[float]:
+        window, start, times = MinuteWindow(2, window=0.3), time.monotonic(), []
+        for _ in range(3):
+            await window.acquire()
+            times.append(time.monotonic() - start)
+        return times
+
+    times = asyncio.run(three_acquires())
+    assert times[1] < 0.3 <= times[2]  # the third waits for the first to leave the window

@@ -73,8 +73,11 @@ def _check(args) -> int:
     elapsed = time.monotonic() - started
     status = 0
     if outcome.ok:
-        print(f"  ok in {elapsed:.2f}s; response_format mode {gw.response_format_mode}; {usage.requests} request(s), "
-              f"{usage.prompt_tokens}+{usage.completion_tokens} tokens, ${usage.cost_usd:.6f}")
+        mode = f"; response_format {gw.response_format_mode}" if gw.backend == "openai" else ""
+        print(
+            f"  ok in {elapsed:.2f}s{mode}; {usage.requests} request(s), "
+            f"{usage.prompt_tokens}+{usage.completion_tokens} tokens, ${usage.cost_usd:.6f}"
+        )
     else:
         print(f"  FAILED: {outcome.error}: {outcome.detail or ''}")
         status = 1
