@@ -13,8 +13,9 @@ from sensors._common import sensor_status
 def _failure_details(context: dg.RunFailureSensorContext) -> tuple[str | None, str]:
     """(first failed step, its error) or (None, the run failure message)."""
     for event in context.get_step_failure_events():
-        data = event.step_failure_data
-        err = data.error
+        err = event.step_failure_data.error
+        while err is not None and err.cause is not None:  # the user's exception, not Dagster's wrapper
+            err = err.cause
         text = f"{err.cls_name}: {err.message}".strip() if err else event.message or "step failed"
         return event.step_key, text
     return None, context.failure_event.message or "run failed"
