@@ -8,6 +8,7 @@ import pytest
 
 from background_pipelines.config import ConfigError, Settings
 from background_pipelines.llm import get_embedder
+from background_pipelines.llm.embed_batches import embed_and_save
 from background_pipelines.llm.embedders import HashingEmbedder
 from background_pipelines.llm.local_server import LocalLLMServer
 from background_pipelines.llm.openai_embedder import EmbeddingRequestFailed, OpenAIEmbedder
@@ -125,3 +126,28 @@ def test_delete_embeddings_removes_only_the_given_items(store):
     save_embeddings(store, "message", [1, 2, 3], HashingEmbedder().encode(["a", "b", "c"]), "hashing-384-v1")
     assert delete_embeddings(store, "message", [2, 9]) == 1
     assert load_embeddings(store, "message", "hashing-384-v1")[0] == [1, 3]
+
+
+def test_embed_and_save_writes_every_batch_in_order(store):
+    emb = HashingEmbedder(batch_size=3)
+    ids = list(range(1, 11))
+    assert embed_and_save(store, emb, "message", ids, TEXTS) == 10
+    got_ids, matrix = load_embeddings(store, "message", emb.model_id)
+    assert got_ids == ids and np.array_equal(matrix, emb.encode(TEXTS))
+
+
+def test_embed_and_save_refuses_a_mismatch_before_encoding(store):
+    save_embeddings(store, "message", [1], np.ones((1, 4), dtype=np.float32), "other-4")
+
+    class Counting(HashingEmbedder):
+        calls = 0
+
+        def encode(self, texts):
+            Counting.calls += 1
+            return super().encode(texts)
+
+    with pytest.raises(EmbeddingModelMismatch, match="other-4"):
+        embed_and_save(store, Counting(), "message", [1, 2], ["a", "b"])
+    assert Counting.calls == 0
+    assert embed_and_save(store, Counting(), "message", [1, 2], ["a", "b"], force=True) == 2
+    assert embedding_models(store, "message") == {"hashing-384-v1": 2}

@@ -32,13 +32,34 @@ def _mismatch(item_kind: str, held: dict[str, int], wanted: str) -> EmbeddingMod
     )
 
 
+def _counts(conn, item_kind: str) -> dict[str, int]:
+    rows = conn.execute(
+        select(embeddings.c.model, func.count()).where(embeddings.c.item_kind == item_kind).group_by(embeddings.c.model)
+    )
+    return {m: n for m, n in rows}
+
+
+def _other_model(conn, item_kind: str, model_id: str) -> str | None:
+    """Any model other than `model_id` in the index: two range probes on ix_embeddings_model, so the
+    check stays O(log n) per batch however big the index is."""
+    for cond in (embeddings.c.model < model_id, embeddings.c.model > model_id):
+        found = conn.execute(select(embeddings.c.model).where(embeddings.c.item_kind == item_kind, cond).limit(1)).scalar()
+        if found is not None:
+            return found
+    return None
+
+
+def check_model(store: Store, item_kind: str, model_id: str) -> None:
+    """Raise EmbeddingModelMismatch now if the index holds another model (before any encoding work)."""
+    with store.connect() as conn:
+        if _other_model(conn, item_kind, model_id) is not None:
+            raise _mismatch(item_kind, _counts(conn, item_kind), model_id)
+
+
 def embedding_models(store: Store, item_kind: str) -> dict[str, int]:
     """{model_id: vector count} held in the `item_kind` index."""
     with store.connect() as conn:
-        rows = conn.execute(
-            select(embeddings.c.model, func.count()).where(embeddings.c.item_kind == item_kind).group_by(embeddings.c.model)
-        )
-        return {m: n for m, n in rows}
+        return _counts(conn, item_kind)
 
 
 def save_embeddings(
@@ -72,22 +93,14 @@ def save_embeddings(
     dim = int(matrix.shape[1])
     now = utcnow()
     with store.begin() as conn:
-        held = {
-            m: n
-            for m, n in conn.execute(
-                select(embeddings.c.model, func.count())
-                .where(embeddings.c.item_kind == item_kind)
-                .group_by(embeddings.c.model)
-            )
-        }
-        if any(m != model_id for m in held):
+        if _other_model(conn, item_kind, model_id) is not None:
             if not force:
-                raise _mismatch(item_kind, held, model_id)
+                raise _mismatch(item_kind, _counts(conn, item_kind), model_id)
             conn.execute(delete(embeddings).where(embeddings.c.item_kind == item_kind, embeddings.c.model != model_id))
-        if model_id in held:
-            stored_dim = conn.execute(
-                select(embeddings.c.dim).where(embeddings.c.item_kind == item_kind, embeddings.c.model == model_id).limit(1)
-            ).scalar()
+        stored_dim = conn.execute(
+            select(embeddings.c.dim).where(embeddings.c.item_kind == item_kind, embeddings.c.model == model_id).limit(1)
+        ).scalar()
+        if stored_dim is not None:
             if stored_dim != dim:
                 raise ValueError(
                     f"save_embeddings({item_kind!r}): model {model_id!r} vectors are stored with dim {stored_dim}, got {dim}"
@@ -106,9 +119,9 @@ def load_embeddings(
 ) -> tuple[list[int], np.ndarray]:
     """(ids, float32 matrix) of the `item_kind` index, ordered by id; only `ids` when given (missing ones
     are absent from the result). Raises EmbeddingModelMismatch if the index holds another model."""
-    held = embedding_models(store, item_kind)
-    if any(m != model_id for m in held):
-        raise _mismatch(item_kind, held, model_id)
+    with store.connect() as conn:
+        if _other_model(conn, item_kind, model_id) is not None:
+            raise _mismatch(item_kind, _counts(conn, item_kind), model_id)
     q = select(embeddings.c.item_id, embeddings.c.dim, embeddings.c.vector).where(
         embeddings.c.item_kind == item_kind, embeddings.c.model == model_id
     )
@@ -141,4 +154,4 @@ def delete_embeddings(store: Store, item_kind: str, ids: Sequence[int]) -> int:
     return n
 
 
-__all__ = ["EmbeddingModelMismatch", "save_embeddings", "load_embeddings", "delete_embeddings", "embedding_models"]
+__all__ = ["EmbeddingModelMismatch", "check_model", "save_embeddings", "load_embeddings", "delete_embeddings", "embedding_models"]
