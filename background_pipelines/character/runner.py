@@ -1,0 +1,108 @@
+"""The loop shared by the per-(character, local day) steps (diaries, dreams, goal strategies,
+insights): find active characters, gather their day, skip what is written at this version from the
+same material, ask the gateway once for the rest, write rows and ledger outcomes together."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable, Sequence
+
+from background_pipelines.character.material import (
+    CharacterDay,
+    DayMaterial,
+    active_characters,
+    check_selection,
+    gather,
+    split_by_day_over,
+)
+from background_pipelines.character.result import StepResult, add_usage
+from background_pipelines.llm.task import Task, Usage
+from background_pipelines.store import character as cstore
+from background_pipelines.store import ledger
+from background_pipelines.store.engine import Store
+
+
+def record_outcome_failures(store: Store, stage: str, version: str, result: StepResult, failures, run_id: str | None) -> None:
+    """Ledger the items the gateway did not answer: budget -> pending, anything else -> failed."""
+    for item, outcome in failures:
+        reason = f"{outcome.error}: {outcome.detail or ''}".strip(": ")
+        if outcome.raw_excerpt:
+            reason += f" | answer: {outcome.raw_excerpt[:200]}"
+        if outcome.error == "budget_exhausted":
+            ledger.mark(store, stage, version, [item], ledger.PENDING, error=reason, run_id=run_id)
+            result.pending += 1
+        else:
+            ledger.mark(store, stage, version, [item], ledger.FAILED, error=reason, run_id=run_id)
+            result.failed += 1
+            result.errors.append(f"{item}: {reason}")
+
+
+def run_character_days(
+    store: Store,
+    gateway,
+    *,
+    stage: str,
+    version: str,
+    task: Task,
+    days: Sequence[str],
+    characters: Sequence[str] | None,
+    force: bool,
+    run_id: str | None,
+    now: datetime | None,
+    to_row: Callable[[DayMaterial, object, str], dict],
+    preview: Callable[[list[dict]], str],
+    make_input: Callable[[DayMaterial], object] | None = None,
+    ineligible: Callable[[DayMaterial], str | None] | None = None,
+) -> StepResult:
+    """Run `task` for every active character of every day in `days`; see the module docstring.
+    `ineligible(material)` may name a reason to skip a character-day without asking (e.g. no goals)."""
+    days = list(days)
+    only = list(characters) if characters else None
+    check_selection(store, days, only)
+    result = StepResult(stage=stage, days=days, usage=Usage(backend=gateway.backend, model=gateway.model))
+
+    due: list[DayMaterial] = []
+    active = 0
+    for day in days:
+        whos = active_characters(store, day, only)
+        active += len(whos)
+        over, running = split_by_day_over(whos, now)
+        for who in running:
+            ledger.mark(store, stage, version, [who.item], ledger.PENDING, error=f"local day not over yet in {who.timezone}", run_id=run_id)
+            result.pending += 1
+        materials = [gather(store, who) for who in over]
+        existing = cstore.existing_character_days(store, stage, [(m.who.name, m.who.day) for m in materials])
+        for m in materials:
+            held = existing.get((m.who.name, m.who.day))
+            if not force and held and held["version"] == version and held["material_hash"] == m.material_hash:
+                result.skipped += 1
+                continue
+            reason = ineligible(m) if ineligible else None
+            if reason:
+                result.skipped += 1
+                result.count(f"skipped_{reason}")
+                continue
+            due.append(m)
+    result.extra["character_days_active"] = active
+    result.extra["characters"] = ", ".join(sorted({m.who.name for m in due})) or "-"
+
+    rows: list[dict] = []
+    if due:
+        outcomes, usage = gateway.run(task, [make_input(m) if make_input else m.brief for m in due])
+        result.usage = add_usage(Usage(backend=usage.backend, model=usage.model), usage)
+        failures = []
+        for m, outcome in zip(due, outcomes):
+            if outcome.ok:
+                rows.append(to_row(m, outcome.value, gateway.backend))
+            else:
+                failures.append((m.who.item, outcome))
+        record_outcome_failures(store, stage, version, result, failures, run_id)
+    result.rows_written = cstore.save_character_days(store, stage, rows, stage=stage, version=version, run_id=run_id)
+    result.processed = len(rows)
+    result.row_count = cstore.count_rows(store, stage, days)
+    shown = rows or cstore.character_day_rows(store, stage, days, only)
+    result.preview = preview(shown) if shown else "_no active characters with material on these days_"
+    return result
+
+
+__all__ = ["run_character_days", "record_outcome_failures", "CharacterDay"]
