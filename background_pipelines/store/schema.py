@@ -299,3 +299,184 @@ forget_log = Table(
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("kind", "key_hash", name="uq_forget_log_key"),
 )
+
+# -- character cognition (migration 0003_character): every row names the messages it rests on ------
+
+diaries = Table(
+    "diaries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("character", String(255), nullable=False),
+    Column("day", String(10), nullable=False),  # the character's local calendar day
+    Column("title", String(255), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("mood", String(32), nullable=False),
+    Column("users", JSON, nullable=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("source_summary_ids", JSON, nullable=False),
+    Column("source_fact_ids", JSON, nullable=False),
+    Column("material_hash", String(64), nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("character", "day", name="uq_diaries_character_day"),
+    Index("ix_diaries_day", "day"),
+)
+
+dreams = Table(
+    "dreams",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("character", String(255), nullable=False),
+    Column("day", String(10), nullable=False),  # the night after this local day
+    Column("title", String(255), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("tone", String(32), nullable=False),
+    Column("motifs", JSON, nullable=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("source_summary_ids", JSON, nullable=False),
+    Column("source_fact_ids", JSON, nullable=False),
+    Column("material_hash", String(64), nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("character", "day", name="uq_dreams_character_day"),
+    Index("ix_dreams_day", "day"),
+)
+
+goal_strategies = Table(
+    "goal_strategies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("character", String(255), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("strategies", JSON, nullable=False),  # [{goal, progress, evidence_message_ids, next_steps}]
+    Column("follow_ups", JSON, nullable=False),  # [{user, reason, message_ids}]
+    Column("text", Text, nullable=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("material_hash", String(64), nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("character", "day", name="uq_goal_strategies_character_day"),
+    Index("ix_goal_strategies_day", "day"),
+)
+
+reflections = Table(
+    "reflections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_name", String(255), nullable=False),
+    Column("day", String(10), nullable=False),  # UTC day of the newest summary reflected on
+    Column("through_summary_id", Integer, nullable=False),
+    Column("summary_ids", JSON, nullable=False),
+    Column("recurring_topics", JSON, nullable=False),
+    Column("mood_trend", String(16), nullable=False),  # improving | declining | steady | mixed | unknown
+    Column("preferences", JSON, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("source_fact_ids", JSON, nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_name", "through_summary_id", name="uq_reflections_user_through"),
+    Index("ix_reflections_day", "day"),
+)
+
+insights = Table(
+    "insights",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("character", String(255), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("epiphanies", JSON, nullable=False),  # [{topic, text, users, evidence: {message_ids, summary_ids, fact_ids}}]
+    Column("text", Text, nullable=False),
+    Column("users", JSON, nullable=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("material_hash", String(64), nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("character", "day", name="uq_insights_character_day"),
+    Index("ix_insights_day", "day"),
+)
+
+drift_observations = Table(
+    "drift_observations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("character", String(255), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("reply_count", Integer, nullable=False),
+    Column("embedding_model", String(255), nullable=False),
+    Column("embedding_distance", Float, nullable=False),  # persona+voice vs mean of the day's replies
+    Column("baseline_embedding_distance", Float),  # the same over the baseline window
+    Column("centroid_shift", Float),  # the day's reply centroid vs the baseline window's
+    Column("style", JSON, nullable=False),
+    Column("baseline_style", JSON),
+    Column("baseline_reply_count", Integer, nullable=False),
+    Column("drift_score", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("flagged", Boolean, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("material_hash", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("character", "day", name="uq_drift_observations_character_day"),
+    Index("ix_drift_observations_day", "day"),
+)
+
+gossip = Table(
+    "gossip",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("from_character", String(255), nullable=False),
+    Column("to_character", String(255), nullable=False),
+    Column("user_name", String(255), nullable=False),
+    Column("source_message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("significance", Integer, nullable=False),  # the message_scores row (keyed by message id) it came from
+    Column("session", String(255), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("to_character", "source_message_id", name="uq_gossip_to_source"),
+    Index("ix_gossip_to_user", "to_character", "user_name"),
+    Index("ix_gossip_day", "day"),
+)
+
+channel_summaries = Table(
+    "channel_summaries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(255), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("window_start", DateTime, nullable=False),
+    Column("window_end", DateTime, nullable=False),
+    Column("message_count", Integer, nullable=False),
+    Column("participants", JSON, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("previous_id", Integer, ForeignKey("channel_summaries.id", ondelete="SET NULL")),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("channel", "window_end", name="uq_channel_summaries_channel_end"),
+    Index("ix_channel_summaries_day", "day"),
+)
