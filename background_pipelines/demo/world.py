@@ -156,6 +156,8 @@ class _Builder:
             if predicate == "job":
                 planted = [("works_at", obj[0]), ("works_as", obj[1])]
             for pred, o in planted:
+                if o not in text and predicate != "prefers":
+                    continue  # a restatement that leaves this part out (e.g. names the company only)
                 self.fact_ids.setdefault((user, pred, o, kind, detail), []).append(ext)
             for surface in ("Acme Corp", "ACME Corporation", "New York City", "NYC"):
                 if surface in text and not (surface == "Acme Corp" and "ACME Corporation" in text):
