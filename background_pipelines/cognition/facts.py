@@ -23,7 +23,7 @@ VERSION = "extract-v1"
 BATCH = 50  # user messages per call: never one call per message
 MAX_CHARS = 1000  # of one message in a prompt
 
-SINGLE_VALUED = frozenset({"works_at", "lives_in", "partner_of", "job_title", "age", "name", "studies_at", "preferred_name"})
+SINGLE_VALUED = frozenset({"works_at", "works_as", "job_title", "lives_in", "partner_of", "age", "name", "studies_at", "preferred_name"})
 
 
 class ExtractedFact(BaseModel):
@@ -76,10 +76,16 @@ PATTERNS: list[Pattern] = [
     _p(r"\bi(?:'m| am) (?:now |currently )?(?:working|employed) (?:at|for) " + _OBJ, "fact", "works_at", 0.9),
     _p(r"\b(?:got|accepted|took|landed|starting|started) (?:a |an |the |my )?(?:new )?(?:job|position|role|offer) (?:at|with) " + _OBJ, "fact", "works_at", 0.85),
     _p(r"\bi(?:'ve| have)? (?:just )?start(?:ed|ing)? (?:working )?(?:at|with) " + _OBJ, "fact", "works_at", 0.85),
-    _p(r"\bi work as (?:a |an )?" + _OBJ, "fact", "job_title", 0.9),
-    _p(r"\bi(?:'m| am) (?:now |currently |still )?(?:a |an )(?P<obj>" + _JOBS + r")\b", "fact", "job_title", 0.85),
-    _p(r"\bmy (?:new )?(?:job|position|role|title) (?:is|as) (?:a |an )?" + _OBJ, "fact", "job_title", 0.85),
-    _p(r"\bpromoted to (?:a |an )?" + _OBJ, "fact", "job_title", 0.85),
+    _p(r"\bi work (?:at|for) [^.!?]*? as (?:a |an )" + _OBJ, "fact", "works_as", 0.9),
+    _p(r"\bi work as (?:a |an )?" + _OBJ, "fact", "works_as", 0.9),
+    _p(r"\bi(?:'m| am) (?:now |currently |still )?(?:a |an )(?P<obj>" + _JOBS + r")\b", "fact", "works_as", 0.85),
+    _p(r"\bmy (?:new )?(?:job|position|role|title) (?:is|as) (?:a |an )?" + _OBJ, "fact", "works_as", 0.85),
+    _p(r"\bpromoted to (?:a |an )?" + _OBJ, "fact", "works_as", 0.85),
+    _p(r"\bbeing (?:a |an )(?P<obj>" + _JOBS + r") at\b", "fact", "works_as", 0.7),
+    _p(r"\bbeing (?:a |an )" + _JOBS + r" at " + _OBJ, "fact", "works_at", 0.7),
+    # a workplace named in passing ("Work at Acme was hectic", "Second week at Globex")
+    _p(r"(?:^|[.!?]\s+)work at " + _OBJ, "fact", "works_at", 0.6),
+    _p(r"\b(?:first|second|third|fourth|another|long|busy|last) (?:day|week|month|shift) at " + _OBJ, "fact", "works_at", 0.6),
     # places
     _p(r"\bi (?:now |currently |still )?live in " + _OBJ, "fact", "lives_in", 0.9),
     _p(r"\bi(?:'ve| have)? (?:just |finally |recently )?moved to " + _OBJ, "fact", "lives_in", 0.85),
@@ -110,12 +116,14 @@ PATTERNS: list[Pattern] = [
     _p(r"\b(?:be (?:more )?formal|less casual)\b", "preference", "prefers", 0.8, value="formal tone"),
     _p(r"\b(?:speak|talk|answer|reply|write) (?:to me )?in " + _NAME, "preference", "language", 0.8, proper=True),
     _p(r"\b[Cc]all me " + _NAME, "preference", "preferred_name", 0.9, proper=True, ci=False),
+    _p(r"\bprefer (?:chatting|talking|to chat|to talk) in the (?P<obj>morning|afternoon|evening|night)s?\b", "preference", "prefers", 0.85, value="{obj} chats"),
     _p(r"\bi prefer " + _OBJ, "preference", "prefers", 0.75),
 ]
 
 _CUT = re.compile(
     r"\s+(?:and|but|because|so|since|which|where|who|when|though|although|now|today|anymore|these days|"
-    r"lately|recently|right now|as well|too|yet|already|again|last \w+|this \w+|next \w+|for \w+ years?)\b.*$",
+    r"lately|recently|right now|as well|too|yet|already|again|last \w+|this \w+|next \w+|for \w+ years?|"
+    r"as (?:a|an|the)|was|is|were|has|had|never|always|gets)\b.*$",
     re.IGNORECASE,
 )
 _LEAD = re.compile(r"^(?:the|a|an|my|our|some)\s+", re.IGNORECASE)
@@ -146,21 +154,24 @@ def _clean_object(raw: str, proper: bool) -> str | None:
 def facts_in(text: str) -> list[tuple[str, str, str, float]]:
     """(kind, predicate, object, confidence) stated in one message by the offline patterns."""
     found: dict[tuple[str, str, str], float] = {}
+    spans: dict[str, list[tuple[int, int]]] = {}  # predicate -> matched spans: earlier (more specific) patterns win
     hedged = bool(_HEDGE.search(text))
     for p in PATTERNS:
         for m in p.regex.finditer(text):
             if _NEGATION.search(text[: m.start()]) and p.kind == "fact":
                 continue
+            if any(m.start() < e and s < m.end() for s, e in spans.get(p.predicate, [])):
+                continue
             if p.value is not None:
-                obj = p.value
+                obj = p.value.format(obj=m.group("obj").lower()) if "{obj}" in p.value else p.value
             else:
                 obj = _clean_object(m.group("obj"), p.proper)
                 if obj is None:
                     continue
+            spans.setdefault(p.predicate, []).append((m.start(), m.end()))
             conf = round(p.confidence * (0.6 if hedged else 1.0), 3)
             key = (p.kind, p.predicate, obj)
             found[key] = max(found.get(key, 0.0), conf)
-    # "I'm moving to X" also matches nothing else; "I moved to X" must not double as moving_to
     return [(k, pr, o, c) for (k, pr, o), c in found.items()]
 
 
@@ -179,7 +190,7 @@ def _prompt(batch: dict) -> list[dict]:
             "role": "system",
             "content": (
                 "Extract durable facts each user states about themselves, and their preferences for how "
-                "they want to be answered. Facts use snake_case predicates such as works_at, job_title, "
+                "they want to be answered. Facts use snake_case predicates such as works_at, works_as, "
                 "lives_in, moving_to, from, has_pet, partner_of, broke_up_with, likes, dislikes, name, age, "
                 "birthday, studies; the object is a short noun phrase (a name, place, organisation). "
                 'Preferences use kind "preference" with predicate prefers (objects like "be concise", '

@@ -72,11 +72,12 @@ def _apply(conn, fact: dict, counters: dict) -> str | None:
                 g.update_relation(conn, r["id"], invalidated_at=t)
                 counters["invalidated"] += 1
 
-    same = [r for r in g.current_relations(conn, src["id"], predicate) if r["dst_id"] == dst["id"]]
+    between = g.relations_between(conn, src["id"], predicate, dst["id"])
+    if any(fact["id"] in (r["source_fact_ids"] or []) for r in between):
+        return None  # already folded in (a rerun or a forced backfill)
+    same = [r for r in between if r["invalidated_at"] is None]
     if same:
         r = same[0]
-        if fact["id"] in (r["source_fact_ids"] or []):
-            return None  # already folded in (a rerun)
         g.update_relation(
             conn,
             r["id"],
@@ -91,9 +92,7 @@ def _apply(conn, fact: dict, counters: dict) -> str | None:
         counters["reinforced"] += 1
         return f"{src['name']} {predicate} {dst['name']}: seen again (weight {r['weight'] + 1:g})"
 
-    existing = g.relation_by_identity(conn, src["id"], predicate, dst["id"], t)
-    if existing and fact["id"] in (existing["source_fact_ids"] or []):
-        return None
+    existing = next((r for r in between if r["valid_from"] == t), None)
     invalidated_at = None
     if predicate in SINGLE_VALUED:
         for r in g.current_relations(conn, src["id"], predicate):

@@ -46,6 +46,12 @@ def relation_by_identity(conn, src_id: int, predicate: str, dst_id: int, valid_f
     return dict(r._mapping) if r else None
 
 
+def relations_between(conn, src_id: int, predicate: str, dst_id: int) -> list[dict]:
+    """Every relation src -predicate-> dst, current or not."""
+    q = select(relations).where(relations.c.src_id == src_id, relations.c.predicate == predicate, relations.c.dst_id == dst_id)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
 def insert_relation(conn, row: dict) -> int:
     return insert_ignore(conn, relations, [row], ["src_id", "predicate", "dst_id", "valid_from"])
 
