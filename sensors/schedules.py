@@ -42,7 +42,8 @@ def yesterday(context: dg.ScheduleEvaluationContext, tz: ZoneInfo) -> str:
     return (_tick_time(context).astimezone(tz).date() - timedelta(days=1)).isoformat()
 
 
-def _daily_schedule(name: str, built: BuiltJob, hour: int, settings: Settings, description: str, weekday: int | None = None):
+def partition_schedule(name: str, built: BuiltJob, hour: int, settings: Settings, description: str, weekday: int | None = None):
+    """A schedule at `hour` (in BGP_TIMEZONE) requesting `built` for yesterday's partition there."""
     tz = zone(settings)
     daily = daily_partitions(settings)
     cron = f"0 {hour} * * {'*' if weekday is None else weekday}"
@@ -96,7 +97,7 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         ("weekly_upkeep_schedule", "weekly_upkeep_job", (h + 2) % 24, 0, "Weekly (Sunday) graph pruning and orphan collection"),
     ]
     out = [
-        _daily_schedule(name, jobs[job], hour, settings, desc, weekday)
+        partition_schedule(name, jobs[job], hour, settings, desc, weekday)
         for name, job, hour, weekday, desc in wanted
         if job in jobs
     ]

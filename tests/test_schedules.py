@@ -1,0 +1,95 @@
+"""Schedules evaluated with build_schedule_context: yesterday's partition in BGP_TIMEZONE, and the
+48-hour cleanup cadence against real runs on a real instance."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from background_pipelines.config import ConfigError, Settings
+from background_pipelines.definitions import build_definitions
+from sensors.jobs import asset_jobs
+from sensors.schedules import build_schedules, partition_schedule
+
+
+def _settings(monkeypatch, tz):
+    monkeypatch.setenv("BGP_TIMEZONE", tz)
+    return Settings.from_env()
+
+
+def _evaluate(schedule, when, instance=None, settings=None):
+    """Evaluate `schedule` inside the code location (plus itself, for probe schedules)."""
+    defs = build_definitions(settings or Settings.from_env())
+    if schedule.name not in {s.name for s in defs.get_repository_def().schedule_defs}:
+        defs = dg.Definitions.merge(defs, dg.Definitions(schedules=[schedule]))
+    if instance is None:
+        with dg.instance_for_test() as own:
+            return _evaluate(schedule, when, own, settings)
+    ctx = dg.build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def())
+    return schedule.evaluate_tick(ctx)
+
+
+@pytest.mark.parametrize(
+    "tz, local_tick, expected",
+    [
+        ("UTC", datetime(2026, 11, 21, 3), "2026-11-20"),
+        # 03:00 on the 21st in UTC+14 is still the 20th in UTC: yesterday is the 20th there, not the 19th
+        ("Pacific/Kiritimati", datetime(2026, 11, 21, 3), "2026-11-20"),
+        ("America/Los_Angeles", datetime(2026, 11, 1, 3), "2026-10-31"),  # the DST change night
+    ],
+)
+def test_nightly_partition_is_yesterday_in_the_configured_timezone(bgp_env, monkeypatch, tz, local_tick, expected):
+    settings = _settings(monkeypatch, tz)
+    built = asset_jobs(settings)["scoring_job"]
+    sched = partition_schedule("probe_schedule", built, settings.nightly_hour, settings, "probe")
+    assert sched.execution_timezone == tz and sched.cron_schedule == "0 3 * * *"
+    when = local_tick.replace(tzinfo=ZoneInfo(tz))
+    data = _evaluate(sched, when, settings=settings)
+    assert [(r.partition_key, r.run_key) for r in data.run_requests] == [(expected, f"probe_schedule:{expected}")]
+    # every partitioned schedule of the code location agrees
+    for s in build_schedules(settings):
+        if s.name == "cleanup_schedule":
+            continue
+        reqs = _evaluate(s, when, settings=settings).run_requests
+        assert [r.partition_key for r in reqs] in ([expected], [None]), s.name
+
+
+def test_nightly_hour_and_timezone_come_from_settings(bgp_env, monkeypatch):
+    monkeypatch.setenv("BGP_NIGHTLY_HOUR", "1")
+    settings = _settings(monkeypatch, "Europe/Berlin")
+    schedules = {s.name: s for s in build_schedules(settings)}
+    assert {s.execution_timezone for s in schedules.values()} == {"Europe/Berlin"}
+    assert schedules["cleanup_schedule"].cron_schedule == "30 2 * * *"
+    for name, cron in (("nightly_schedule", "0 1 * * *"), ("drift_schedule", "0 2 * * *"), ("weekly_upkeep_schedule", "0 3 * * 0")):
+        if name in schedules:
+            assert schedules[name].cron_schedule == cron
+
+
+def test_yesterday_before_the_start_date_is_skipped(bgp_env, monkeypatch):
+    monkeypatch.setenv("BGP_START_DATE", "2026-11-21")
+    settings = _settings(monkeypatch, "UTC")
+    sched = partition_schedule("probe_schedule", asset_jobs(settings)["scoring_job"], 3, settings, "probe")
+    data = _evaluate(sched, datetime(2026, 11, 21, 3, tzinfo=timezone.utc), settings=settings)
+    assert data.run_requests == [] and "2026-11-20 is not a partition" in data.skip_message
+
+
+def test_unknown_timezone_is_a_clear_error(bgp_env, monkeypatch):
+    with pytest.raises(ConfigError, match="BGP_TIMEZONE='Mars/Olympus'"):
+        build_schedules(_settings(monkeypatch, "Mars/Olympus"))
+
+
+def test_cleanup_runs_every_48_hours(bgp_env, monkeypatch):
+    defs = build_definitions(_settings(monkeypatch, "UTC"))
+    sched = defs.get_repository_def().get_schedule_def("cleanup_schedule")
+    with dg.instance_for_test() as instance:
+        now = datetime.now(timezone.utc)
+        first = _evaluate(sched, now, instance)
+        assert len(first.run_requests) == 1 and first.run_requests[0].job_name in (None, "cleanup_job")
+        assert defs.resolve_job_def("cleanup_job").execute_in_process(instance=instance).success
+        day_later = _evaluate(sched, now + timedelta(hours=24), instance)
+        assert day_later.run_requests == [] and "it runs every 48 h" in day_later.skip_message
+        two_days = _evaluate(sched, now + timedelta(hours=48), instance)
+        assert len(two_days.run_requests) == 1
