@@ -382,10 +382,10 @@ exempt("backups", "a catalogue of backup files (path, size, checksum); the files
 exempt("forget_log", "hashes of forgotten keys and row counts, never names or text")
 
 
-def coverage() -> dict[str, str]:
-    """{table: 'rule' | 'exempt' | 'convention' | 'MISSING'} for every table of schema.metadata."""
+def coverage(md=None) -> dict[str, str]:
+    """{table: 'rule' | 'exempt' | 'convention' | 'MISSING'} for every table of `md` (schema.metadata)."""
     out = {}
-    for name, table in metadata.tables.items():
+    for name, table in (md or metadata).tables.items():
         if name in RULES:
             out[name] = "rule"
         elif name in EXEMPT:
