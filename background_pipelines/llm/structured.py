@@ -3,6 +3,7 @@ first JSON object out of a free-text answer, and validating it against the task'
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -23,8 +24,14 @@ class AnswerError(ValueError):
         self.kind = kind
 
 
+@functools.lru_cache(maxsize=256)
+def _schema_text(schema: type[BaseModel]) -> str:
+    return json.dumps(schema.model_json_schema(), separators=(",", ":"))
+
+
 def json_schema_of(schema: type[BaseModel]) -> dict:
-    return schema.model_json_schema()
+    """The task schema as JSON Schema (computed once per class: pydantic rebuilds it on every call)."""
+    return json.loads(_schema_text(schema))
 
 
 def response_format(mode: str, task_name: str, schema: type[BaseModel]) -> dict | None:
@@ -41,7 +48,7 @@ def with_format_hint(messages: list[dict], mode: str, task_name: str, schema: ty
         return messages
     hint = (
         f"{TASK_MARKER.format(name=task_name)} Answer with one JSON object only, no prose, matching this "
-        f"JSON schema: {json.dumps(json_schema_of(schema), separators=(',', ':'))}"
+        f"JSON schema: {_schema_text(schema)}"
     )
     return [*messages, {"role": "system", "content": hint}]
 
@@ -91,7 +98,7 @@ def repair_messages(messages: list[dict], raw: str, error: AnswerError, schema: 
             "role": "user",
             "content": (
                 f"That answer could not be used: {error}. Reply again with only one JSON object matching "
-                f"this JSON schema: {json.dumps(json_schema_of(schema), separators=(',', ':'))}"
+                f"this JSON schema: {_schema_text(schema)}"
             ),
         },
     ]
