@@ -80,5 +80,5 @@ def test_bgp_export_graph_writes_the_file(seeded, tmp_path, capsys):
     from background_pipelines.cli import main
 
     assert main(["export", "graph", "--format", "json", "-o", str(tmp_path / "out" / "g.json")]) == 0
-    assert "wrote 8 nodes and 7 edges" in capsys.readouterr().out
+    assert "wrote 9 nodes and 7 edges" in capsys.readouterr().out
     assert json.loads((tmp_path / "out" / "g.json").read_text())["edges"]
