@@ -53,7 +53,7 @@ _BOB_LATER = [
     ("character", "That sounds kind. Coffee helps.", 0),
 ]
 _CAROL = [
-    ("user", "I found an old jazz record at the market!", 2),
+    ("user", "I found an old jazz record at the market! Had a coffee there too.", 2),
     ("character", "Jazz! Which one?", 0),
     ("user", "Coltrane. I love jazz on rainy evenings.", 2),
     ("character", "Rainy evenings and jazz, perfect.", 0),
@@ -170,7 +170,7 @@ def build_week(store, days: int = 7) -> dict:
         if offset % 2 == 0:
             cids = add_session(
                 store, f"aria-carol-{key}", "cafe", "Aria", "Carol", noon + timedelta(hours=14), _CAROL,
-                summary="Carol showed Aria a Coltrane jazz record from the market; she loves jazz on rainy evenings.",
+                summary="Carol showed Aria a Coltrane jazz record from the market over coffee; she loves jazz on rainy evenings.",
             )
             if offset == 0:
                 add_fact(store, "Carol", "likes", "jazz", [cids[2]], noon + timedelta(hours=14, minutes=2), kind="preference")

@@ -47,7 +47,7 @@ NEGATIVE = frozenset(
     """sad hate hated scared afraid anxious anxiety worried worry angry furious upset cry cried crying lonely
     alone ashamed guilty nervous stressed stress depressed depression heartbroken devastated miserable hurt
     hurting frustrated overwhelmed exhausted tired terrified awful terrible miss missed grief grieving sorry
-    fear jealous embarrassed bored sick died funeral fired laid lost broke""".split()
+    fear jealous embarrassed bored sick died funeral loves likes fired laid lost broke""".split()
 )
 
 
@@ -63,9 +63,19 @@ def topic_words(text: str) -> list[str]:
     out = []
     for w in words(text):
         w = w.strip("'-")
-        if len(w) > 3 and w not in STOPWORDS and w not in NON_TOPICS and not w.endswith(("ly", "ed", "'s")):
-            out.append(w)
+        if len(w) > 3 and w not in STOPWORDS and w not in NON_TOPICS and w not in POSITIVE and w not in NEGATIVE:
+            if not w.endswith(("ly", "ed", "'s")):
+                out.append(_singular(w))
     return out
+
+
+def _singular(w: str) -> str:
+    # "records" and "record" are one topic; leave "ss"/"us"/"is" endings ("glass", "status", "analysis").
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 4:
+        return w[:-1]
+    return w
 
 
 def top_topics(texts: Iterable[str], n: int = 5, exclude: Iterable[str] = ()) -> list[str]:

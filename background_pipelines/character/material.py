@@ -95,16 +95,23 @@ class DayBrief(BaseModel):
 
 
 @dataclass
-class DayMaterial:
+class Material:
+    """One character-day's task input (`brief`) and the messages it rests on; `material_hash` tells a
+    rerun whether anything it would read has changed."""
+
     who: CharacterDay
-    brief: DayBrief
+    brief: BaseModel
     source_message_ids: list[int]
-    summary_ids: list[int]
-    fact_ids: list[int]
-    material_hash: str = field(default="")
+    material_hash: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         self.material_hash = hashlib.sha256(self.brief.model_dump_json().encode()).hexdigest()
+
+
+@dataclass
+class DayMaterial(Material):
+    summary_ids: list[int] = field(default_factory=list)
+    fact_ids: list[int] = field(default_factory=list)
 
 
 def _profile_day(name: str, day: str, profile: dict | None) -> CharacterDay:
@@ -153,6 +160,24 @@ def active_characters(store: Store, day: str, only: list[str] | None = None) -> 
         who = _profile_day(name, day, profiles.get(name))
         if cstore.character_sessions(store, name, who.start, who.end):
             out.append(who)
+    return out
+
+
+NOT_OVER = "local day not over yet"
+CATCH_UP_DAYS = 3
+
+
+def catch_up(store: Store, stage: str, days: list[str], only: list[str] | None) -> dict[str, list[str]]:
+    """{day: characters} left pending by an earlier run because their local day had not ended, for
+    days up to CATCH_UP_DAYS before `days`: a nightly run picks up what the previous night could not."""
+    if not days:
+        return {}
+    first = (parse_day(min(days)) - timedelta(days=CATCH_UP_DAYS)).isoformat()
+    out: dict[str, list[str]] = {}
+    for item in cstore.waiting_items(store, stage, NOT_OVER):
+        name, _, day = item.rpartition("/")
+        if first <= day < min(days) and (not only or name in only):
+            out.setdefault(day, []).append(name)
     return out
 
 

@@ -9,8 +9,10 @@ from typing import Callable, Sequence
 
 from background_pipelines.character.material import (
     CharacterDay,
-    DayMaterial,
+    NOT_OVER,
+    Material,
     active_characters,
+    catch_up,
     check_selection,
     gather,
     split_by_day_over,
@@ -49,10 +51,11 @@ def run_character_days(
     force: bool,
     run_id: str | None,
     now: datetime | None,
-    to_row: Callable[[DayMaterial, object, str], dict],
+    to_row: Callable[[Material, object, str], dict],
     preview: Callable[[list[dict]], str],
-    make_input: Callable[[DayMaterial], object] | None = None,
-    ineligible: Callable[[DayMaterial], str | None] | None = None,
+    make_input: Callable[[Material], object] | None = None,
+    ineligible: Callable[[Material], str | None] | None = None,
+    gather_fn: Callable[[Store, CharacterDay], Material] = gather,
 ) -> StepResult:
     """Run `task` for every active character of every day in `days`; see the module docstring.
     `ineligible(material)` may name a reason to skip a character-day without asking (e.g. no goals)."""
@@ -61,16 +64,18 @@ def run_character_days(
     check_selection(store, days, only)
     result = StepResult(stage=stage, days=days, usage=Usage(backend=gateway.backend, model=gateway.model))
 
-    due: list[DayMaterial] = []
+    due: list[Material] = []
     active = 0
-    for day in days:
-        whos = active_characters(store, day, only)
+    late = catch_up(store, stage, days, only)
+    result.extra["caught_up"] = sum(len(v) for v in late.values())
+    for day in sorted(late) + days:
+        whos = active_characters(store, day, late.get(day) if day in late and day not in days else only)
         active += len(whos)
         over, running = split_by_day_over(whos, now)
         for who in running:
-            ledger.mark(store, stage, version, [who.item], ledger.PENDING, error=f"local day not over yet in {who.timezone}", run_id=run_id)
+            ledger.mark(store, stage, version, [who.item], ledger.PENDING, error=f"{NOT_OVER} in {who.timezone}", run_id=run_id)
             result.pending += 1
-        materials = [gather(store, who) for who in over]
+        materials = [gather_fn(store, who) for who in over]
         existing = cstore.existing_character_days(store, stage, [(m.who.name, m.who.day) for m in materials])
         for m in materials:
             held = existing.get((m.who.name, m.who.day))

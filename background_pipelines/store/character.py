@@ -22,6 +22,7 @@ from background_pipelines.store.schema import (
     goal_strategies,
     gossip,
     insights,
+    ledger as ledger_table,
     message_scores,
     messages,
     pins,
@@ -290,6 +291,15 @@ def channel_messages(store: Store, start: datetime, end: datetime, channels: Seq
         q = q.where(messages.c.channel.in_(list(channels)))
     with store.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q.order_by(messages.c.created_at, messages.c.id))]
+
+
+def waiting_items(store: Store, stage: str, reason_prefix: str) -> list[str]:
+    """Ledger items of `stage` left pending with an error starting `reason_prefix`."""
+    q = select(ledger_table.c.item).where(
+        ledger_table.c.stage == stage, ledger_table.c.status == ledger_store.PENDING, ledger_table.c.error.like(f"{reason_prefix}%")
+    )
+    with store.connect() as conn:
+        return sorted(conn.execute(q).scalars())
 
 
 # -- rows of one (character, local day) ---------------------------------------------------------
