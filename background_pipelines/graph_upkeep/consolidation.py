@@ -1,5 +1,6 @@
-"""Entity resolution: blocking on normalized-name keys, fuzzy similarity (rapidfuzz), acronyms and
-known aliases, with embeddings confirming the fuzzy matches; every merge is audited for unmerge.
+"""Entity resolution: blocking on normalized-name keys (sorted core, acronym, one-deletion
+neighbourhood), fuzzy similarity (rapidfuzz), acronyms and known aliases, with embeddings confirming
+the fuzzy matches; every merge is audited for unmerge.
 
 Precision first: only same-type entities merge, a typo match may differ in one word only, numbers
 and short words must match exactly, and a name that merely extends another ("Globe"/"Globex")
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -25,10 +27,8 @@ from background_pipelines.store.ledger import utcnow
 # Tuned on benchmarks/consolidation.py (see its table): candidates need ratio >= FUZZY_CUTOFF on the
 # sorted core; a fuzzy (typo) match must also reach EMBED_MIN cosine on the embedder's vectors.
 FUZZY_CUTOFF = 85
-EMBED_MIN = 0.55
+EMBED_MIN = 0.3
 TYPO_MIN_LEN = 5  # shorter words must match exactly
-BLOCK_FULL = 64  # blocks up to this size compare all pairs; larger ones a sorted window
-WINDOW = 16
 MERGE_BATCH = 500  # merges per transaction
 
 
@@ -51,6 +51,7 @@ class ConsolidationResult:
     plans: list[MergePlan] = field(default_factory=list)
     by_reason: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    plan_seconds: float = 0.0
 
     @property
     def all_pairs(self) -> int:
@@ -78,6 +79,8 @@ def _token_typo(a: str, b: str) -> bool:
         return False
     if a.startswith(b) or b.startswith(a):  # an extension, not a typo ("globe"/"globex")
         return False
+    if a[0] != b[0]:  # slips rarely hit the first letter; a new initial is usually a new name
+        return False
     limit = 2 if min(len(a), len(b)) >= 10 else 1
     return DamerauLevenshtein.distance(a, b, score_cutoff=limit) <= limit
 
@@ -91,6 +94,23 @@ def _typo_match(a: NameKey, b: NameKey) -> bool:
         if len(diffs) == 1 and _token_typo(*diffs[0]):
             return True
     return False
+
+
+def _drop_ambiguous(accepted: dict[tuple[int, int], tuple[float, str]], keys: list[NameKey]) -> None:
+    """A name that fuzzily matches two names which do not match each other could be either: drop
+    its fuzzy links rather than chain the two together (precision first)."""
+    group = {i: keys[i].sorted_core for pair in accepted for i in pair}
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    for (i, j), (_, reason) in accepted.items():
+        if reason == "fuzzy":
+            neighbours[group[i]].add(group[j])
+            neighbours[group[j]].add(group[i])
+    ambiguous = {
+        g for g, ns in neighbours.items()
+        if len(ns) > 1 and any(b not in neighbours[a] for a in ns for b in ns if a < b)
+    }
+    for pair in [p for p, (_, r) in accepted.items() if r == "fuzzy" and (group[p[0]] in ambiguous or group[p[1]] in ambiguous)]:
+        del accepted[pair]
 
 
 class _UnionFind:
@@ -110,19 +130,35 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def _blocks(rows: list[dict], keys: list[NameKey], alias_keys: list[list[str]]) -> dict[tuple[str, str], list[int]]:
+    """(type, key) -> member indexes, for keys shared by at least two entities. Grouped with pandas:
+    a 100k-entity graph has ~2M keys, nearly all unique."""
+    flat_keys: list[str] = []
+    flat_idx: list[int] = []
+    for i, (r, k) in enumerate(zip(rows, keys)):
+        ks = k.blocking_keys() + [f"s:{a}" for a in alias_keys[i]]
+        prefix = f"{r['type']}\x1f"
+        flat_keys.extend(prefix + key for key in ks)
+        flat_idx.extend([i] * len(ks))
+    frame = pd.DataFrame({"k": flat_keys, "i": flat_idx}).drop_duplicates()
+    frame = frame[frame["k"].duplicated(keep=False)]
+    grouped: dict[str, list[int]] = defaultdict(list)
+    for key, i in zip(frame["k"].tolist(), frame["i"].tolist()):
+        grouped[key].append(i)
+    out: dict[tuple[str, str], list[int]] = {}
+    for key in sorted(grouped):
+        etype, _, block_key = key.partition("\x1f")
+        out[(etype, block_key)] = sorted(grouped[key])
+    return out
+
+
 def plan_merges(rows: list[dict], embedder=None) -> tuple[list[MergePlan], dict]:
     """Decide merges for entity rows (id, name, type, aliases, degree); no store access.
 
     Returns the plans (survivor = most relations, then lowest id) and counters."""
     keys = [name_key(r["name"]) for r in rows]
     alias_keys = [[name_key(a).sorted_core for a in r.get("aliases") or []] for r in rows]
-    blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, (r, k) in enumerate(zip(rows, keys)):
-        seen = set()
-        for key in k.blocking_keys() + [f"s:{a}" for a in alias_keys[i]]:
-            if key not in seen:
-                seen.add(key)
-                blocks[(r["type"], key)].append(i)
+    blocks = _blocks(rows, keys, alias_keys)
 
     pairs_compared = 0
     accepted: dict[tuple[int, int], tuple[float, str]] = {}
@@ -135,8 +171,6 @@ def plan_merges(rows: list[dict], embedder=None) -> tuple[list[MergePlan], dict]
             accepted[pair] = (score, reason)
 
     for (etype, key), members in blocks.items():
-        if len(members) < 2:
-            continue
         kind = key[0]
         if kind == "s":  # equal sorted cores (or a known alias): duplicates without comparing text
             first = members[0]
@@ -155,26 +189,25 @@ def plan_merges(rows: list[dict], embedder=None) -> tuple[list[MergePlan], dict]
                     pairs_compared += 1
                     _accept(full, j, 0.95, "acronym")
             continue
+        # "d:" block: names within one edit of each other; score every pair, keep typo matches
         texts = [keys[i].text for i in members]
-        if len(members) <= BLOCK_FULL:
-            windows = [list(range(len(members)))]
-        else:  # sorted neighbourhood: overlapping windows over the block in text order
-            order = sorted(range(len(members)), key=texts.__getitem__)
-            windows = [order[s : s + 2 * WINDOW] for s in range(0, max(1, len(order) - WINDOW), WINDOW)]
-        for win in windows:
-            wt = [texts[w] for w in win]
-            scores = process.cdist(wt, wt, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, dtype=np.uint8)
-            pairs_compared += len(win) * (len(win) - 1) // 2
-            for a, b in zip(*np.nonzero(np.triu(scores, k=1))):
-                i, j = members[win[a]], members[win[b]]
-                pair = (min(i, j), max(i, j))
-                if pair in seen_pairs or pair in accepted:
-                    continue
-                seen_pairs.add(pair)
-                if keys[i].sorted_core == keys[j].sorted_core:
-                    _accept(i, j, 1.0, "exact")
-                elif _typo_match(keys[i], keys[j]):
-                    fuzzy.append((i, j, float(scores[a, b]) / 100.0))
+        pairs_compared += len(members) * (len(members) - 1) // 2
+        if len(members) == 2:  # most blocks: skip the matrix
+            r = fuzz.ratio(texts[0], texts[1], score_cutoff=FUZZY_CUTOFF)
+            hits = [(0, 1, r)] if r else []
+        else:
+            scores = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, dtype=np.uint8)
+            hits = [(a, b, scores[a, b]) for a, b in zip(*np.nonzero(scores)) if a < b]
+        for a, b, r in hits:
+            i, j = members[a], members[b]
+            pair = (min(i, j), max(i, j))
+            if pair in seen_pairs or pair in accepted:
+                continue
+            seen_pairs.add(pair)
+            if keys[i].sorted_core == keys[j].sorted_core:
+                _accept(i, j, 1.0, "exact")
+            elif _typo_match(keys[i], keys[j]):
+                fuzzy.append((i, j, float(r) / 100.0))
 
     # Embeddings confirm typo matches: a typo keeps most of a name's character n-grams.
     if fuzzy:
@@ -190,6 +223,7 @@ def plan_merges(rows: list[dict], embedder=None) -> tuple[list[MergePlan], dict]
             for i, j, ratio in fuzzy:
                 _accept(i, j, ratio, "fuzzy")
 
+    _drop_ambiguous(accepted, keys)
     uf = _UnionFind()
     for i, j in accepted:
         uf.union(i, j)
@@ -211,7 +245,7 @@ def plan_merges(rows: list[dict], embedder=None) -> tuple[list[MergePlan], dict]
             plans.append(MergePlan(rows[survivor]["id"], rows[m]["id"], score, reason))
     plans.sort(key=lambda p: (p.survivor_id, p.merged_id))
     stats = dict(
-        blocks=sum(1 for m in blocks.values() if len(m) > 1),
+        blocks=len(blocks),
         pairs_compared=pairs_compared,
         candidates=len(accepted) + len(fuzzy),
     )
@@ -226,7 +260,7 @@ def resolve_entities(store: Store, embedder=None, *, dry_run: bool = False, now:
     started = time.perf_counter()
     rows = load_entities(store)
     plans, stats = plan_merges(rows, embedder)
-    result = ConsolidationResult(entities=len(rows), plans=plans, **stats)
+    result = ConsolidationResult(entities=len(rows), plans=plans, plan_seconds=time.perf_counter() - started, **stats)
     if not dry_run:
         now = now or utcnow()
         for s in range(0, len(plans), MERGE_BATCH):

@@ -14,6 +14,7 @@ LEGAL_SUFFIXES = frozenset(
 STOPWORDS = frozenset("the a an".split())
 _CONNECTIVES = frozenset("of and for de la le".split())  # skipped when forming an acronym
 _TOKEN = re.compile(r"[a-z0-9]+")
+MIN_TYPO_TEXT = 5  # shorter names only ever match exactly
 
 
 def fold(text: str) -> str:
@@ -59,17 +60,17 @@ class NameKey:
         return " ".join(self.core)
 
     def blocking_keys(self) -> list[str]:
-        """Keys that put likely duplicates in a common block: exact sorted core, first and last
-        token, 4-char prefix and suffix of the core (single-word typos), acronym."""
+        """Keys that put likely duplicates in a common block: the sorted core (case, punctuation,
+        suffix and word-order variants), the acronym, and the deletion neighbourhood of the core
+        (the core with one character deleted: any two names one edit apart share such a key)."""
         keys = [f"s:{self.sorted_core}"]
-        text = self.text
-        if len(self.core) > 1:
-            keys += [f"f:{self.core[0]}", f"l:{self.core[-1]}"]
-        if len(text) >= 5:
-            keys += [f"p:{text[:4]}", f"e:{text[-4:]}"]
         for a in (self.acronym, self.as_acronym):
             if a:
                 keys.append(f"a:{a}")
+        text = self.text
+        if len(text) >= MIN_TYPO_TEXT:
+            keys.append(f"d:{text}")
+            keys += [f"d:{text[:i]}{text[i + 1:]}" for i in range(len(text))]
         return keys
 
 
