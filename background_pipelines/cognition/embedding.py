@@ -3,6 +3,8 @@ BGP_EMBEDDING_BATCH_SIZE (100), skipping messages already embedded with the same
 
 from __future__ import annotations
 
+import numpy as np
+
 from background_pipelines.cognition.result import StageResult, md_table
 from background_pipelines.config import Settings
 from background_pipelines.store import ledger
@@ -29,35 +31,40 @@ def embed_messages(
     msgs = messages_for_day(store, day, ["id", "text"])
     ids = [m["id"] for m in msgs]
     stage_version = f"{version}:{embedder.model_id}"  # a new model makes every message due again
-    # The index is the truth for "embedded with this model"; the ledger records outcomes (failures).
-    held: set[int] = set() if force or not ids else set(load_embeddings(store, "message", embedder.model_id, ids)[0])
-    todo = [m for m in msgs if m["id"] not in held]
-    unrecorded = ledger.todo(store, STAGE, stage_version, [str(i) for i in held])
-    if unrecorded:
-        ledger.mark(store, STAGE, stage_version, unrecorded, ledger.DONE, run_id=run_id)
+    # The ledger (its version names the model) says what is embedded with this model; vectors already
+    # in the index for due messages (e.g. saved before a crash) are recorded, not re-encoded.
+    due = [int(i) for i in ledger.todo(store, STAGE, stage_version, [str(i) for i in ids], force=force)]
+    held = set() if force or not due else set(load_embeddings(store, "message", embedder.model_id, due)[0])
+    if held:
+        ledger.mark(store, STAGE, stage_version, [str(i) for i in sorted(held)], ledger.DONE, run_id=run_id)
+    due_set = set(due) - held
+    todo = [m for m in msgs if m["id"] in due_set]
     result.skipped = len(msgs) - len(todo)
     size = max(1, getattr(embedder, "batch_size", None) or settings.embedding_batch_size)
-    success = 0
     first_error = None
+    ok_ids: list[int] = []
+    blocks = []
     for i in range(0, len(todo), size):
         batch = todo[i : i + size]
         batch_ids = [m["id"] for m in batch]
         try:
-            vectors = embedder.encode([m["text"] for m in batch])
-            save_embeddings(store, "message", batch_ids, vectors, embedder.model_id, force=force)
+            blocks.append(embedder.encode([m["text"] for m in batch]))
         except Exception as exc:  # one bad batch must not lose the others: record and carry on
             reason = f"{type(exc).__name__}: {str(exc)[:300]}"
             ledger.mark(store, STAGE, stage_version, [str(x) for x in batch_ids], ledger.FAILED, error=reason, run_id=run_id)
             result.failed += len(batch)
             first_error = first_error or reason
             continue
-        ledger.mark(store, STAGE, stage_version, [str(x) for x in batch_ids], ledger.DONE, run_id=run_id)
-        success += len(batch)
+        ok_ids.extend(batch_ids)
+    if ok_ids:  # one save per day: the index's model check scans the index once, not per batch
+        save_embeddings(store, "message", ok_ids, np.vstack(blocks), embedder.model_id, force=force)
+        ledger.mark(store, STAGE, stage_version, [str(x) for x in ok_ids], ledger.DONE, run_id=run_id)
+    success = len(ok_ids)
     if first_error:
         result.errors.append(first_error)
     result.processed = success
     result.rows_written = success
-    result.row_count = len(load_embeddings(store, "message", embedder.model_id, ids)[0]) if ids else 0
+    result.row_count = len(ledger.done_items(store, STAGE, stage_version, [str(i) for i in ids]))
     result.extra = {"success": success, "embedding_model": embedder.model_id, "embedding_backend": embedder.backend, "batches": -(-len(todo) // size)}
     result.preview = f"**{day}**: {success} embedded, {result.failed} failed, {result.skipped} skipped\n\n" + md_table(
         ["model", "dim", "batch size"], [[embedder.model_id, embedder.dim, size]]

@@ -3,9 +3,9 @@ lexicons, capitalised-name spotting, sentence splitting and TF-IDF sentence cent
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
+
+import numpy as np
 
 WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+")
 _SENT = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -86,20 +86,20 @@ def centrality(docs: list[list[str]]) -> list[float]:
     n = len(docs)
     if n == 0:
         return []
-    df = Counter(t for d in docs for t in set(d))
-    vecs = []
+    vocab: dict[str, int] = {}
     for d in docs:
-        tf = Counter(d)
-        v = {t: (c / max(len(d), 1)) * math.log(1 + n / df[t]) for t, c in tf.items()}
-        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
-        vecs.append({t: x / norm for t, x in v.items()})
-    scores = []
-    for i, vi in enumerate(vecs):
-        s = 0.0
-        for j, vj in enumerate(vecs):
-            if i != j:
-                small, big = (vi, vj) if len(vi) < len(vj) else (vj, vi)
-                s += sum(x * big.get(t, 0.0) for t, x in small.items())
-        scores.append(s)
-    top = max(scores) or 1.0
-    return [s / top for s in scores]
+        for t in d:
+            vocab.setdefault(t, len(vocab))
+    tf = np.zeros((n, max(1, len(vocab))), dtype=np.float32)
+    for i, d in enumerate(docs):
+        for t in d:
+            tf[i, vocab[t]] += 1.0
+        if d:
+            tf[i] /= len(d)
+    idf = np.log1p(n / np.maximum((tf > 0).sum(axis=0), 1))
+    m = tf * idf
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    m /= np.where(norms == 0, 1.0, norms)
+    scores = (m @ m.T).sum(axis=1) - (m * m).sum(axis=1)  # similarity to every other sentence
+    top = float(scores.max()) or 1.0
+    return [float(x) / top for x in scores]
