@@ -11,7 +11,7 @@ from background_pipelines.config import Settings
 from background_pipelines.recall import fulltext, graph, vectors
 from background_pipelines.recall.fusion import rrf
 from background_pipelines.recall.hit import Hit
-from background_pipelines.recall.text import norm
+from background_pipelines.cognition.graph import normalize_name as norm
 from background_pipelines.store import Store, open_store, search_index
 
 MODES = ("fulltext", "vectors", "graph")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from background_pipelines.recall.text import query_terms
+from background_pipelines.recall.text import expand_terms, query_terms
 from background_pipelines.store import search_index
 
 
 def search(conn, user: str, query: str, *, character: str | None, at: datetime | None, limit: int) -> list[tuple[str, int, float]]:
     """[(kind, id, score)] best first: the three per-kind rankings interleaved by score rank."""
-    terms = query_terms(query, exclude=(user, character))
+    terms = expand_terms(query_terms(query, exclude=(user, character)), query)
     if not terms:
         return []
     lists = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from background_pipelines.recall.text import STOPWORDS, ngrams, norm, stem, words
+from background_pipelines.recall.text import STOPWORDS, ngrams, predicates_for, same_word, words
+from background_pipelines.cognition.graph import normalize_name as norm
 from background_pipelines.store import search_index
 
 _HOP2_LIMIT = 500
@@ -45,7 +46,7 @@ def search(conn, user: str, query: str, *, at: datetime | None, include_invalid:
         return [], {}, {}
     keep = (lambda r: True) if include_invalid and at is None else (lambda r: relation_valid(r, at))
     hop1 = [r for r in hop1 if keep(r)]
-    matched = set(search_index.entities_by_norms(conn, [g for g in ngrams(query) if g != norm(user)]))
+    matched = set(search_index.entities_by_norms(conn, sorted({norm(g) for g in ngrams(query)} - {norm(user)})))
     neighbours = {r["src_id"] for r in hop1} | {r["dst_id"] for r in hop1}
     neighbours.discard(uid)
     # hop 2: what the user's neighbours point at (Clara -> lives_in -> Lisbon), plus every edge of a
@@ -57,8 +58,12 @@ def search(conn, user: str, query: str, *, at: datetime | None, include_invalid:
     missing = ({r["src_id"] for r in hop2} | {r["dst_id"] for r in hop2}) - set(ents)
     if missing:
         ents.update(search_index.entities_by_ids(conn, missing))
-    qstems = {stem(w) for w in words(query) if w not in STOPWORDS}
-    qstems.discard(stem(norm(user)))
+    qwords = {w for w in words(query) if w not in STOPWORDS} - set(words(user))
+    asked = predicates_for(query)
+
+    def overlap(ws: set[str]) -> int:
+        return sum(1 for w in ws if any(same_word(w, q) for q in qwords))
+
     rels: dict[int, dict] = {}
     scored: list[tuple[float, int]] = []
     for hop, group in ((1, hop1), (2, hop2)):
@@ -67,11 +72,11 @@ def search(conn, user: str, query: str, *, at: datetime | None, include_invalid:
                 continue
             rels[r["id"]] = r
             ends = {r["src_id"], r["dst_id"]}
-            pred = {stem(w) for w in words(r["predicate"].replace("_", " ")) if w not in STOPWORDS}
+            pred = {w for w in words(r["predicate"].replace("_", " ")) if w not in STOPWORDS}
             names = set()
             for e in ends - {uid}:
-                names |= {stem(w) for w in words(ents.get(e, {}).get("name", ""))}
-            score = 2.0 * len(ends & matched) + 1.0 * len(pred & qstems) + 0.5 * len(names & qstems)
+                names |= set(words(ents.get(e, {}).get("name", "")))
+            score = 2.0 * len(ends & matched) + 1.5 * (r["predicate"] in asked) + 1.0 * overlap(pred) + 0.5 * overlap(names)
             if score <= 0:
                 continue
             score = score / hop + 0.01 * float(r["weight"] or 0)

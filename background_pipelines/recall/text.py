@@ -58,3 +58,45 @@ def stem(word: str) -> str:
         if len(w) > len(suffix) + 2 and w.endswith(suffix):
             return w[: -len(suffix)]
     return w
+
+
+# Question words that point at a relation predicate of the fact extractor (works_as, lives_in, ...):
+# how a question about "job" or "city" reaches a fact that says "works as" or "lives in".
+PREDICATE_CUES: dict[str, frozenset[str]] = {
+    "works_as": frozenset("job jobs profession occupation role work works working career living title do".split()),
+    "works_at": frozenset("company employer workplace firm work works working office employed".split()),
+    "lives_in": frozenset("city town live lives living home based country where moved located".split()),
+    "moving_to": frozenset("moving move relocating relocate".split()),
+    "has_pet": frozenset("pet pets dog cat animal puppy kitten".split()),
+    "partner_of": frozenset("partner wife husband girlfriend boyfriend spouse married".split()),
+    "prefers": frozenset("prefer prefers preference answered answers reply replies style tone spoken addressed call".split()),
+    "likes": frozenset("like likes enjoy enjoys hobby hobbies favourite favorite love loves".split()),
+}
+
+
+def predicates_for(query: str) -> set[str]:
+    """The predicates a question asks about, by its cue words."""
+    ws = set(words(query))
+    return {p for p, cues in PREDICATE_CUES.items() if ws & cues}
+
+
+def expand_terms(terms: list[str], query: str, limit: int = 24) -> list[str]:
+    """`terms` plus the words of the predicates the question asks about (job -> works), for full-text."""
+    out = list(terms)
+    for p in sorted(predicates_for(query)):
+        for w in p.split("_"):
+            if w not in STOPWORDS and w not in out:
+                out.append(w)
+    return out[:limit]
+
+
+def same_word(a: str, b: str) -> bool:
+    """Loose word equality for matching questions to predicates and names (live ~ lives, work ~ working)."""
+    if a == b:
+        return True
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n >= 4 and n >= min(len(a), len(b)) - 1
