@@ -172,3 +172,15 @@ def test_cli_ingest_exit_codes(bgp_env, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:  # argparse rejects an unknown --format value
         main(["ingest", "--format", "xml", str(good)])
     assert exit_info.value.code == 2
+
+
+def test_imported_times_compare_correctly_with_bound_datetimes(store):
+    # The fast insert path must store created_at exactly as SQLAlchemy binds datetimes in queries
+    # (on SQLite a text format), or range filters used by sensors and partitions go wrong.
+    ingest_file(DATA / "canonical.jsonl", store, progress=False)
+    window = messages.c.created_at.between(datetime(2026, 11, 1, 10, 0, 30), datetime(2026, 11, 4))
+    with store.connect() as conn:
+        found = conn.execute(select(messages.c.external_id).where(window).order_by(messages.c.created_at)).scalars().all()
+        latest = conn.execute(select(func.max(messages.c.created_at))).scalar_one()
+    assert found == ["m2", "m3"]
+    assert latest == datetime(2026, 11, 5, 9, 0)
