@@ -6,6 +6,7 @@ the same file measures the dedup path (it must insert 0).
 
     python benchmarks/ingest.py --sizes 100000,1000000 --backends sqlite,postgresql
     python benchmarks/ingest.py --smoke            # 20,000 messages, SQLite and PostgreSQL
+    python benchmarks/ingest.py --formats jsonl,telegram   # also the streamed Telegram export path
 Goal: >= 20,000 messages/s on SQLite; peak memory flat in the file size (largest vs smallest).
 """
 
@@ -50,6 +51,28 @@ def generate(path: Path, n: int, seed: int = 1) -> None:
                 "text": " ".join(words).capitalize() + ".",
                 "created_at": (start + timedelta(seconds=i * 7)).isoformat() + "Z",
             }) + "\n")
+
+
+def generate_telegram(path: Path, n: int, seed: int = 1) -> None:
+    """The same kind of traffic as a Telegram Desktop full export: 100 chats, entity-list texts."""
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 1)
+    chats = 100
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('{"about": "benchmark", "chats": {"about": "chats", "list": [')
+        for c in range(chats):
+            f.write(("," if c else "") + json.dumps({"name": f"chat {c}", "type": "personal_chat", "id": 1000 + c})[:-1])
+            f.write(', "messages": [')
+            for j in range(c * n // chats, (c + 1) * n // chats):
+                at = start + timedelta(seconds=j * 7)
+                words = " ".join(rng.choices(WORDS, k=rng.randint(12, 35)))
+                text = words if j % 3 else ["Hey ", {"type": "bold", "text": words}]
+                msg = {"id": j, "type": "message", "date": at.isoformat(), "date_unixtime": str(int((at - datetime(1970, 1, 1)).total_seconds())),
+                       "from": "Mira" if j % 2 else f"user{j // 12 % 2000}", "from_id": f"user{j % 2000}", "text": text,
+                       "text_entities": []}
+                f.write(("," if j > c * n // chats else "") + json.dumps(msg))
+            f.write("]}")
+        f.write("]}}")
 
 
 def _child(path: str, url: str) -> None:
@@ -101,10 +124,32 @@ class _PgDatabase:
         self.admin.dispose()
 
 
+def _measure(fmt: str, n: int, backends: list[str], tmp: Path, pg_admin_url: str) -> list[tuple]:
+    path = tmp / f"messages_{n}.{'jsonl' if fmt == 'jsonl' else 'json'}"
+    (generate if fmt == "jsonl" else generate_telegram)(path, n)
+    size_mb = path.stat().st_size / 1e6
+    rows = []
+    for backend in backends:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp / f'store_{fmt}_{n}.db'}"
+            first, again = _run_import(path, url), _run_import(path, url)
+        elif backend == "postgresql":
+            with _PgDatabase(pg_admin_url) as url:
+                first, again = _run_import(path, url), _run_import(path, url)
+        else:
+            raise SystemExit(f"unknown backend {backend!r}")
+        assert first["inserted"] == n and again["inserted"] == 0, (first, again)
+        rows.append((fmt, backend, n, size_mb, first, again))
+        print(f"  done: {fmt} {backend} {n:,}", file=sys.stderr)
+    path.unlink()
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--formats", default="jsonl", help="jsonl and/or telegram (default: %(default)s)")
     parser.add_argument("--smoke", action="store_true", help="20,000 messages only")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     parser.add_argument("--child", nargs=2, metavar=("PATH", "URL"), help=argparse.SUPPRESS)
@@ -116,40 +161,29 @@ def main() -> int:
     backends = args.backends.split(",")
     results = []
     with tempfile.TemporaryDirectory(prefix="bgp_bench_") as tmp:
-        for n in sizes:
-            path = Path(tmp) / f"messages_{n}.jsonl"
-            generate(path, n)
-            size_mb = path.stat().st_size / 1e6
-            for backend in backends:
-                if backend == "sqlite":
-                    url = f"sqlite:///{Path(tmp) / f'store_{n}.db'}"
-                    first, again = _run_import(path, url), _run_import(path, url)
-                elif backend == "postgresql":
-                    with _PgDatabase(args.pg_admin_url) as url:
-                        first, again = _run_import(path, url), _run_import(path, url)
-                else:
-                    parser.error(f"unknown backend {backend!r}")
-                assert first["inserted"] == n and again["inserted"] == 0, (first, again)
-                results.append((backend, n, size_mb, first, again))
-                print(f"  done: {backend} {n:,}", file=sys.stderr)
+        for fmt in args.formats.split(","):
+            for n in sizes:
+                results += _measure(fmt, n, backends, Path(tmp), args.pg_admin_url)
     print()
-    print(f"bgp ingest, canonical JSONL (goal: >= {GOAL_MSGS_PER_S:,} messages/s on SQLite; flat peak memory)")
+    print(f"bgp ingest (goal: >= {GOAL_MSGS_PER_S:,} messages/s for canonical JSONL on SQLite; flat peak memory)")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end (other work slows wall time)")
-    header = f"{'backend':<11}{'messages':>11}{'file MB':>9}{'import s':>10}{'msgs/s':>10}{'reimport msgs/s':>17}{'peak RSS MB':>13}  goal"
+    header = (f"{'format':<9}{'backend':<11}{'messages':>11}{'file MB':>9}{'import s':>10}{'msgs/s':>10}"
+              f"{'reimport msgs/s':>17}{'peak RSS MB':>13}  goal")
     print(header)
     print("-" * len(header))
-    for backend, n, size_mb, first, again in results:
+    for fmt, backend, n, size_mb, first, again in results:
         rate = n / first["seconds"]
-        goal = ("met" if rate >= GOAL_MSGS_PER_S else "MISSED") if backend == "sqlite" else "-"
-        print(f"{backend:<11}{n:>11,}{size_mb:>9.0f}{first['seconds']:>10.1f}{rate:>10,.0f}"
+        goal = ("met" if rate >= GOAL_MSGS_PER_S else "MISSED") if (backend, fmt) == ("sqlite", "jsonl") else "-"
+        print(f"{fmt:<9}{backend:<11}{n:>11,}{size_mb:>9.0f}{first['seconds']:>10.1f}{rate:>10,.0f}"
               f"{n / again['seconds']:>17,.0f}{max(first['rss_mb'], again['rss_mb']):>13.0f}  {goal}")
-    for backend in backends:
-        rows = [r for r in results if r[0] == backend]
-        if len(rows) >= 2:
-            small, big = rows[0], rows[-1]
-            ratio = big[3]["rss_mb"] / small[3]["rss_mb"]
-            print(f"{backend}: peak RSS {big[1]:,} vs {small[1]:,} messages = {ratio:.2f}x "
-                  f"({'flat' if ratio < 1.25 else 'NOT flat'}; file is {big[1] / small[1]:.0f}x bigger)")
+    for fmt in args.formats.split(","):
+        for backend in backends:
+            rows = [r for r in results if r[:2] == (fmt, backend)]
+            if len(rows) >= 2:
+                small, big = rows[0], rows[-1]
+                ratio = max(big[4]["rss_mb"], big[5]["rss_mb"]) / max(small[4]["rss_mb"], small[5]["rss_mb"])
+                print(f"{fmt} on {backend}: peak RSS at {big[2]:,} vs {small[2]:,} messages = {ratio:.2f}x "
+                      f"({'flat' if ratio < 1.25 else 'NOT flat'}; the file is {big[2] / small[2]:.0f}x bigger)")
     return 0
 
 
