@@ -184,3 +184,10 @@ def test_imported_times_compare_correctly_with_bound_datetimes(store):
         latest = conn.execute(select(func.max(messages.c.created_at))).scalar_one()
     assert found == ["m2", "m3"]
     assert latest == datetime(2026, 11, 5, 9, 0)
+
+
+def test_jsonl_with_byte_order_mark_imports(store, tmp_path):
+    path = tmp_path / "notepad.json"
+    path.write_bytes(b"\xef\xbb\xbf" + (_line(1) + "\n" + _line(2) + "\n").encode())
+    assert detect_format(path) == "jsonl"
+    assert ingest_file(path, store, progress=False).inserted == 2

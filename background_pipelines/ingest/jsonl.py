@@ -24,5 +24,7 @@ class JsonlSource:
         lineno = 0
         for line in self.reader.lines():
             lineno += 1
+            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):  # UTF-8 BOM written by some editors
+                line = line[3:]
             if line.strip():
                 yield Record(lineno, line)

@@ -107,6 +107,8 @@ def capture(events, values: frozenset[str], starts: frozenset[str] = frozenset()
             yield "value", prefix, value
 
 
+# keys that open a Telegram Desktop full export (contacts can push "chats" far down the file)
+_TELEGRAM_FULL_EXPORT_KEYS = {"chats", "left_chats", "personal_information", "frequent_contacts"}
 _TOP_KEY = re.compile(rb'"([A-Za-z_]+)"\s*:')
 
 
@@ -117,7 +119,7 @@ def detect_format(path: Path) -> str:
         return "jsonl"
     with open(path, "rb") as f:
         head = f.read(64 * 1024)
-    stripped = head.lstrip()
+    stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not stripped.startswith(b"{"):
         raise UnknownFormatError(
             f"{path}: unknown format (not a JSON object or JSON lines); "
@@ -130,10 +132,10 @@ def detect_format(path: Path) -> str:
             return "jsonl"
     except ValueError:
         pass
-    keys = {k.decode() for k in _TOP_KEY.findall(head[:8192])}
+    keys = {k.decode() for k in _TOP_KEY.findall(head)}
     if "guild" in keys and "channel" in keys:
         return "discord"
-    if "chats" in keys or ("messages" in keys and ("date_unixtime" in keys or "from_id" in keys)):
+    if keys & _TELEGRAM_FULL_EXPORT_KEYS or ("messages" in keys and ("date_unixtime" in keys or "from_id" in keys)):
         return "telegram"
     if {"name", "type", "id", "messages"} <= keys:
         return "telegram"
