@@ -136,6 +136,10 @@ class Settings:
     drift_baseline_days: int = 14
     # backups
     backup_dir: Path | None = None
+    # graph upkeep: strength = weight x factor^(days since last_seen); soft-expire below the floor
+    graph_decay_factor: float = 0.97
+    graph_expire_below: float = 0.1
+    graph_retention_days: int = 30  # soft-expired relations are deleted this long after expiry
 
     @property
     def llm_backend(self) -> str:
@@ -213,4 +217,7 @@ class Settings:
             drift_threshold=_num(env, "BGP_DRIFT_THRESHOLD", 0.5, float),
             drift_baseline_days=_num(env, "BGP_DRIFT_BASELINE_DAYS", 14, int),
             backup_dir=Path(backup_dir).expanduser().resolve() if backup_dir else home / "backups",
+            graph_decay_factor=_num(env, "BGP_GRAPH_DECAY_FACTOR", 0.97, float),
+            graph_expire_below=_num(env, "BGP_GRAPH_EXPIRE_BELOW", 0.1, float),
+            graph_retention_days=_num(env, "BGP_GRAPH_RETENTION_DAYS", 30, int),
         )
