@@ -169,6 +169,8 @@ def test_cli_ingest_exit_codes(bgp_env, tmp_path, capsys):
     unknown.write_text("just some notes\n")
     assert main(["ingest", "--no-progress", str(unknown)]) == 2
     assert "unknown format" in capsys.readouterr().err
+    assert main(["ingest", "--no-progress", str(tmp_path / "missing.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:  # argparse rejects an unknown --format value
         main(["ingest", "--format", "xml", str(good)])
     assert exit_info.value.code == 2

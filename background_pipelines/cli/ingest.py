@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 
-from background_pipelines.ingest import FORMATS, IngestError, UnknownFormatError, ingest_file
+from background_pipelines.ingest import FORMATS, IngestError, IngestUsageError, ingest_file
 from background_pipelines.ingest.model import DEFAULT_PLATFORM
 
 EXIT_INVALID = 1  # a file was rejected (nothing from it written)
-EXIT_USAGE = 2  # unknown format or missing file, like argparse's own usage errors
+EXIT_USAGE = 2  # unknown format, missing file, bad option: like argparse's own usage errors
 
 
 def register(sub) -> None:
@@ -45,13 +45,13 @@ def _ingest(args) -> int:
                 on_problem=lambda line: print(f"invalid: {line}", file=sys.stderr),
                 progress=False if args.no_progress else None,
             )
-        except UnknownFormatError as exc:
+        except IngestUsageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = max(status, EXIT_USAGE)
             continue
         except IngestError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            status = max(status, EXIT_USAGE if "no such file" in str(exc) else EXIT_INVALID)
+            status = max(status, EXIT_INVALID)
             continue
         rate = report.read / report.seconds if report.seconds else 0.0
         print(f"{path} ({report.format}): {report.summary()} in {report.seconds:.1f}s ({rate:,.0f} records/s)")

@@ -2,7 +2,7 @@
 `record_messages` for chat apps, all through one validated, idempotent, streaming write path."""
 
 from background_pipelines.ingest.model import DEFAULT_PLATFORM, CanonicalMessage
-from background_pipelines.ingest.reader import FORMATS, IngestError, UnknownFormatError, detect_format
+from background_pipelines.ingest.reader import FORMATS, IngestError, IngestUsageError, UnknownFormatError, detect_format
 from background_pipelines.ingest.writer import IngestReport, RecordResult, ingest_file, record_messages
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "CanonicalMessage",
     "IngestError",
     "IngestReport",
+    "IngestUsageError",
     "RecordResult",
     "UnknownFormatError",
     "detect_format",

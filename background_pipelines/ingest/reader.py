@@ -18,7 +18,11 @@ class IngestError(ValueError):
     """An input cannot be imported; the message names the file, the line or record, and the field."""
 
 
-class UnknownFormatError(IngestError):
+class IngestUsageError(IngestError):
+    """The import cannot start: a missing file, an unknown format, a bad option."""
+
+
+class UnknownFormatError(IngestUsageError):
     """The format of an input is neither given nor recognisable."""
 
 

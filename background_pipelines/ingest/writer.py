@@ -21,7 +21,9 @@ from tqdm import tqdm
 from background_pipelines.ingest.discord import DiscordSource
 from background_pipelines.ingest.jsonl import JsonlSource
 from background_pipelines.ingest.model import DEFAULT_PLATFORM, CanonicalMessage, Problem, problems_from
-from background_pipelines.ingest.reader import FORMATS, CountingReader, IngestError, UnknownFormatError, detect_format
+from background_pipelines.ingest.reader import (
+    FORMATS, CountingReader, IngestError, IngestUsageError, UnknownFormatError, detect_format,
+)
 from background_pipelines.ingest.sources import DEFAULT_SESSION_GAP, Record, Skip, where
 from background_pipelines.ingest.telegram import TelegramSource
 from background_pipelines.store import Store, open_store
@@ -115,6 +117,11 @@ class _Batcher:
         r.duplicates = r.read - r.inserted - r.rejected - r.skipped_total
 
 
+def _check_platform(platform: str) -> None:
+    if not isinstance(platform, str) or not 1 <= len(platform) <= 32:
+        raise IngestUsageError(f"platform {platform!r}: expected 1 to 32 characters")
+
+
 def _progress_bar(path: Path, total: int, progress: bool | None):
     # disable=None lets tqdm switch itself off when stderr is not a terminal
     return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name,
@@ -137,8 +144,9 @@ def ingest_file(
     """Import one export file in one transaction. Raises IngestError (nothing written) on the first
     invalid record, unless `skip_invalid`: then invalid records go to `on_problem` and are counted."""
     path = Path(path)
+    _check_platform(platform)
     if not path.is_file():
-        raise IngestError(f"{path}: no such file")
+        raise IngestUsageError(f"{path}: no such file")
     fmt = format or detect_format(path)
     if fmt not in _SOURCES:
         raise UnknownFormatError(f"{path}: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -187,6 +195,7 @@ def record_messages(
     """Write messages from a chat app (canonical dicts or CanonicalMessage instances; `platform`
     fills in a missing platform). Same validation and dedup as `bgp ingest`: an invalid message
     raises IngestError and nothing is written, unless `skip_invalid`. Re-recording adds nothing."""
+    _check_platform(platform)
     store = store or default_store()
     result = RecordResult()
     with store.begin() as conn:
