@@ -54,6 +54,7 @@ SOURCE_COLUMNS: dict[str, str] = {
     "gossip": "source_message_ids",
     "channel_summaries": "source_message_ids",
 }
+TABLES_OWNED = tuple(SOURCE_COLUMNS)
 
 
 def table_of(table_name: str) -> Table:
