@@ -43,7 +43,7 @@ def _facts(store):
         ("My dog Biscuit chewed my shoes again.", ("fact", "has_pet", "Biscuit")),
         ("I moved to Porto last week.", ("fact", "lives_in", "Porto")),
         ("My girlfriend Maya says hi", ("fact", "partner_of", "Maya")),
-        ("I'm a nurse at the clinic", ("fact", "job_title", "nurse")),
+        ("I'm a nurse at the clinic", ("fact", "works_as", "nurse")),
         ("I love surfing", ("fact", "likes", "surfing")),
         ("Please keep it short", ("preference", "prefers", "be concise")),
         ("no emojis please", ("preference", "prefers", "no emojis")),

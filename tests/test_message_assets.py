@@ -236,3 +236,30 @@ def test_messages_data_version_changes_when_messages_arrive(demo):
                                                 author_kind="user", role="user", text="I live in Oslo now.",
                                                 created_at=messages_for_day(store, DAY)[-1]["created_at"])])
     assert observed_version() != v1
+
+
+def test_embeddings_skip_same_model_and_record_failed_batches(bgp_env, store, monkeypatch):
+    """Over HTTP (the local server's /embeddings): a failed batch is FAILED in the ledger with its reason,
+    the other batches are saved; the next run embeds only the failed ones."""
+    from background_pipelines.cognition.embedding import embed_messages
+    from background_pipelines.llm import get_embedder
+    from background_pipelines.store import ledger
+
+    monkeypatch.setenv("BGP_START_DATE", DAY)
+    monkeypatch.setenv("BGP_EMBEDDING_BACKEND", "openai")
+    monkeypatch.setenv("BGP_LLM_MAX_ATTEMPTS", "1")
+    load_demo(store)
+    n = len(messages_for_day(store, DAY))
+    with LocalLLMServer() as srv:
+        monkeypatch.setenv("BGP_EMBEDDING_BASE_URL", srv.base_url)
+        settings = Settings.from_env()
+        embedder = get_embedder(settings)
+        srv.fail_next(1, status=500, path="embeddings")
+        first = embed_messages(store, embedder, settings, DAY)
+        assert first.failed == 100 and first.processed == n - 100
+        assert first.extra["success"] == n - 100 and first.extra["embedding_model"] == embedder.model_id
+        assert {r["error"] for r in ledger.failures(store, "embed")} and all(r["error"] for r in ledger.failures(store, "embed"))
+        second = embed_messages(store, embedder, settings, DAY)
+        assert second.processed == 100 and second.skipped == n - 100
+        third = embed_messages(store, embedder, settings, DAY)
+        assert third.processed == 0 and third.skipped == n and third.row_count == n
