@@ -24,7 +24,7 @@ JOB_FIRST = "I work at {company} as a {role}."
 JOB_REPEAT = ["Long shift today. Being a {role} at {company} never gets boring.",
               "Work at {company} was hectic today, everyone wanted something from me."]
 CITY_FIRST = "I live in {city}."
-CITY_REPEAT = ["The weather in {city} is miserable today.", "{city} is so busy this week, tourists everywhere."]
+CITY_REPEAT = ["The weather in {city} is miserable today.", "{city} is freezing this week, I can't feel my fingers."]
 PET_FIRST = ["I have a {kind} called {pet}.", "My {kind} {pet} is snoring next to me right now."]
 PREFERENCE_LINES = {
     "concise": ("concise answers", "Please be concise, I read your messages on my phone."),
@@ -100,7 +100,7 @@ TOPICS = {  # (what the user says, a neutral reaction the character voices)
 FOLLOW_UP = ["Yeah, exactly.", "Ha, that's true.", "I hadn't thought of it that way.", "Maybe you're right.",
              "What would you do?", "Tell me more.", "Hmm, I'm not sure.", "That's kind of you to say."]
 VOICE = {  # wraps a neutral reaction in the character's voice
-    "Mira": ("{reaction} How did that feel for you?", "{reaction}"),
+    "Mira": ("Mm, {reaction_lc}", "{reaction}"),
     "Captain Rook": ("Arr, {reaction_lc} Mark my words, crew.", "Aye. {reaction}"),
     "Professor Quill": ("Indeed. {reaction}", "Fascinating. {reaction}"),
     "Juno": ("{reaction} Let's go!", "Love that! {reaction}"),

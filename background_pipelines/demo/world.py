@@ -103,7 +103,8 @@ class _Builder:
         self.alias_ids: dict[str, list[str]] = {}
 
     # -- one session -------------------------------------------------------------------------
-    def session(self, index: int, channel: str, start: datetime, users: list[str], char: str, beats: list, long: bool):
+    def session(self, index: int, channel: str, start: datetime, users: list[str], char: str, beats: list, long: bool,
+                small_talk: bool = True):
         rng = self.rng
         key = f"demo:{self.prefix}:s{index:03d}"
         msgs: list[dict] = []
@@ -125,7 +126,7 @@ class _Builder:
             reply(rng.choice(L.GREET_REPLY[char]).format(user=u.title(), daypart=dp))
         for beat in beats:
             beat(say, reply)
-        while True:
+        while small_talk:
             u = rng.choice(users)
             self._small_talk(say, reply, u, char)
             if not long and rng.random() < 0.5:
@@ -246,7 +247,8 @@ class _Builder:
         plans.sort(key=lambda p: (p[0], p[1]))
         for index, (at, channel, users, char, who, long) in enumerate(plans):
             beats = self.user_beats(who[0], who[1], char) if who else []
-            self.session(index, channel, at, users, char, beats, long)
+            grieving = bool(who) and (who[0]["name"], who[1]) == ("alice", 4)  # no chit-chat the day Biscuit died
+            self.session(index, channel, at, users, char, beats, long and not grieving, small_talk=not grieving)
         self._collect()
         return world
 
