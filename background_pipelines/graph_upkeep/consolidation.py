@@ -52,6 +52,7 @@ class ConsolidationResult:
     by_reason: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     plan_seconds: float = 0.0
+    names: dict[int, str] = field(default_factory=dict)  # entity id -> name, for the planned merges
 
     @property
     def all_pairs(self) -> int:
@@ -65,7 +66,7 @@ class ConsolidationResult:
             "| merged | into | reason | score |",
             "|---|---|---|---|",
         ]
-        names = names or {}
+        names = names or self.names
         for p in self.plans[:limit]:
             lines.append(
                 f"| {names.get(p.merged_id, p.merged_id)} | {names.get(p.survivor_id, p.survivor_id)} | {p.reason} | {p.score:.2f} |"
@@ -261,6 +262,8 @@ def resolve_entities(store: Store, embedder=None, *, dry_run: bool = False, now:
     rows = load_entities(store)
     plans, stats = plan_merges(rows, embedder)
     result = ConsolidationResult(entities=len(rows), plans=plans, plan_seconds=time.perf_counter() - started, **stats)
+    planned = {i for p in plans for i in (p.survivor_id, p.merged_id)}
+    result.names = {r["id"]: r["name"] for r in rows if r["id"] in planned}
     if not dry_run:
         now = now or utcnow()
         for s in range(0, len(plans), MERGE_BATCH):

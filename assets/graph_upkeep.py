@@ -1,0 +1,182 @@
+"""Graph upkeep and store backups: nightly entity consolidation, co-occurrence enrichment and
+decay, weekly pruning with orphan collection, nightly backups. None calls the chat LLM, so they
+stay when BGP_CHAT_LLM_ENABLED=false; the `bgp/trigger` tag puts them in the upkeep schedules."""
+
+import dagster as dg
+from pydantic import Field
+
+from assets.latency import ACTION, COGNITION
+from assets.resources import LLMResource, StoreResource
+from background_pipelines.backup import backup_dir_for, backup_store
+from background_pipelines.config import Settings
+from background_pipelines.graph_upkeep import decay_relations, enrich_cooccurrence, prune_graph, resolve_entities
+from background_pipelines.store.graph_upkeep import count_expired
+
+OWNERS = ["team:cognition"]
+NIGHTLY, WEEKLY = "upkeep", "weekly"  # the sensors helper's nightly no-LLM job and weekly job
+
+
+class BackupConfig(dg.Config):
+    force: bool = Field(default=False, description="Back up even if a nightly backup is younger than 23 h.")
+    snapshot: bool = Field(default=False, description="Write a snapshot (keep 5) instead of a nightly backup (keep 14).")
+
+
+def _store_kind(settings: Settings) -> str:
+    return "postgres" if settings.database_url.startswith("postgresql") else "sqlite"
+
+
+def _tags(latency, trigger: str) -> dict[str, str]:
+    return {"bgp/latency_class": latency.name, "bgp/trigger": trigger}
+
+
+def definitions(settings: Settings) -> dg.Definitions:
+    kinds = {"python", _store_kind(settings)}
+
+    @dg.asset(
+        name="graph_consolidation",
+        deps=["knowledge_graph"],
+        description=(
+            "Entity resolution over the whole graph: blocking on normalized names (sorted words, acronym, one-edit "
+            "neighbourhood), rapidfuzz similarity, acronyms and aliases, embeddings confirming typo matches; only "
+            "same-type entities merge. Every merge is audited with full before-images (`bgp graph unmerge MERGE_ID`)."
+        ),
+        group_name="graph_upkeep",
+        owners=OWNERS,
+        kinds=kinds,
+        tags=_tags(COGNITION, NIGHTLY),
+        pool=COGNITION.pool_for(False),
+        retry_policy=COGNITION.retry_policy(),
+    )
+    def graph_consolidation(store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
+        r = resolve_entities(store.store(), llm.embedder())
+        return dg.MaterializeResult(
+            metadata={
+                "merges": r.merges,
+                "pairs_compared": r.pairs_compared,
+                "all_pairs": r.all_pairs,
+                "entities": r.entities,
+                "by_reason": dg.MetadataValue.json(r.by_reason),
+                "merge_ids": dg.MetadataValue.json(r.merge_ids[:200]),
+                "seconds": round(r.seconds, 2),
+                "dagster/row_count": r.entities - r.merges,
+                "preview": dg.MetadataValue.md(r.preview()),
+            }
+        )
+
+    @dg.asset(
+        name="graph_enrichment",
+        deps=["graph_consolidation"],
+        description=(
+            "Implicit edges: entities mentioned in the same sessions (>= 2) through their relations' source messages "
+            "get an inferred `co_occurs_with` relation (inferred=True), unless an explicit relation links them."
+        ),
+        group_name="graph_upkeep",
+        owners=OWNERS,
+        kinds=kinds,
+        tags=_tags(COGNITION, NIGHTLY),
+        pool=COGNITION.pool_for(False),
+        retry_policy=COGNITION.retry_policy(),
+    )
+    def graph_enrichment(store: StoreResource) -> dg.MaterializeResult:
+        r = enrich_cooccurrence(store.store())
+        return dg.MaterializeResult(
+            metadata={
+                "inferred_added": r.inserted,
+                "inferred_refreshed": r.updated,
+                "pairs_seen": r.pairs_seen,
+                "already_explicit": r.skipped_explicit,
+                "sessions": r.sessions,
+                "dagster/row_count": r.inserted + r.updated,
+                "preview": dg.MetadataValue.md(r.preview()),
+            }
+        )
+
+    @dg.asset(
+        name="graph_decay",
+        deps=["graph_enrichment"],
+        description=(
+            "Relation strength = weight x BGP_GRAPH_DECAY_FACTOR^(days since last_seen); below BGP_GRAPH_EXPIRE_BELOW "
+            "a relation is soft-expired (expired_at set, kept for review). Relations mentioned again are revived."
+        ),
+        group_name="graph_upkeep",
+        owners=OWNERS,
+        kinds=kinds,
+        tags=_tags(ACTION, NIGHTLY),
+        pool=ACTION.pool_for(False),
+        retry_policy=ACTION.retry_policy(),
+    )
+    def graph_decay(store: StoreResource) -> dg.MaterializeResult:
+        s = store.settings()
+        r = decay_relations(store.store(), factor=s.graph_decay_factor, threshold=s.graph_expire_below)
+        return dg.MaterializeResult(
+            metadata={
+                "checked": r.checked,
+                "expired": r.expired,
+                "revived": r.revived,
+                "expired_in_review": r.expired_total,
+                "factor": s.graph_decay_factor,
+                "threshold": s.graph_expire_below,
+                "dagster/row_count": r.checked,
+                "preview": dg.MetadataValue.md(r.preview()),
+            }
+        )
+
+    @dg.asset(
+        name="graph_pruning",
+        deps=["graph_decay"],
+        description=(
+            "Weekly: deletes relations soft-expired longer than BGP_GRAPH_RETENTION_DAYS, then orphan entities (no "
+            "relation, no fact naming them) older than a day."
+        ),
+        group_name="graph_upkeep",
+        owners=OWNERS,
+        kinds=kinds,
+        tags=_tags(ACTION, WEEKLY),
+        pool=ACTION.pool_for(False),
+        retry_policy=ACTION.retry_policy(),
+    )
+    def graph_pruning(store: StoreResource) -> dg.MaterializeResult:
+        s = store.settings()
+        st = store.store()
+        r = prune_graph(st, retention_days=s.graph_retention_days)
+        return dg.MaterializeResult(
+            metadata={
+                "pruned": r.pruned,
+                "orphans": r.orphans,
+                "retention_days": s.graph_retention_days,
+                "expired_in_review": count_expired(st),
+                "dagster/row_count": r.pruned + r.orphans,
+                "preview": dg.MetadataValue.md(r.preview()),
+            }
+        )
+
+    @dg.asset(
+        name="store_backup",
+        description=(
+            "Nightly store backup into BGP_BACKUP_DIR: SQLite online backup API; PostgreSQL pg_dump (custom format) "
+            "when on PATH, else a table-by-table export. Skips when a nightly backup is younger than 23 h; keeps 14 "
+            "nightly and 5 snapshots. Restore with `bgp restore FILE`."
+        ),
+        group_name="operations",
+        owners=["team:platform"],
+        kinds=kinds,
+        tags=_tags(ACTION, NIGHTLY),
+        pool=ACTION.pool_for(False),
+        retry_policy=ACTION.retry_policy(),
+    )
+    def store_backup(config: BackupConfig, store: StoreResource) -> dg.MaterializeResult:
+        s = store.settings()
+        r = backup_store(
+            store.store(), backup_dir_for(s), kind="snapshot" if config.snapshot else "nightly", force=config.force
+        )
+        meta = {
+            "skipped": r.skipped,
+            "kind": r.kind,
+            "path": dg.MetadataValue.path(r.path) if r.path else "",
+            "preview": dg.MetadataValue.md(r.preview()),
+        }
+        if not r.skipped:
+            meta.update(method=r.method, size_bytes=r.size_bytes, sha256=r.checksum, rotated_out=len(r.rotated))
+        return dg.MaterializeResult(metadata=meta)
+
+    return dg.Definitions(assets=[graph_consolidation, graph_enrichment, graph_decay, graph_pruning, store_backup])
