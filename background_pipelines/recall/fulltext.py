@@ -14,11 +14,7 @@ def search(conn, user: str, query: str, *, character: str | None, at: datetime |
     terms = expand_terms(query_terms(query, exclude=(user, character)), query)
     if not terms:
         return []
-    lists = {
-        "fact": search_index.search_facts(conn, user, terms, at=at, limit=limit),
-        "summary": search_index.search_summaries(conn, user, terms, character=character, at=at, limit=limit),
-        "message": search_index.search_messages(conn, user, terms, character=character, at=at, limit=limit),
-    }
+    lists = search_index.search_all(conn, user, terms, character=character, at=at, limit=limit)
     # bm25/ts_rank are not comparable across tables: interleave by rank (facts first on ties)
     out: list[tuple[str, int, float]] = []
     for rank in range(limit):

@@ -28,13 +28,7 @@ def valid_to(rel: dict) -> datetime | None:
 
 def user_relations(conn, user: str) -> tuple[int | None, list[dict], dict[int, dict]]:
     """(the user's entity id, every relation touching it, entities by id)."""
-    found = search_index.entities_by_norms(conn, [norm(user)])
-    if not found:
-        return None, [], {}
-    uid = next(iter(found))
-    rels = search_index.relations_touching(conn, [uid])
-    ents = search_index.entities_by_ids(conn, {r["src_id"] for r in rels} | {r["dst_id"] for r in rels} | {uid})
-    return uid, rels, ents
+    return search_index.user_graph(conn, norm(user))
 
 
 def search(conn, user: str, query: str, *, at: datetime | None, include_invalid: bool, limit: int, preloaded=None) -> tuple[list[tuple[str, int, float]], dict[int, dict], dict[int, dict]]:

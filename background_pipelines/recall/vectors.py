@@ -32,26 +32,15 @@ def search(conn, settings: Settings, user: str, query: str, *, character: str | 
     q = emb.encode([query])[0].astype(np.float32)
     ids: list[tuple[str, int]] = []
     blocks: list[np.ndarray] = []
-    candidates = {
-        "message": search_index.user_message_ids(conn, user, character=character, at=at),
-        "summary": search_index.user_summary_ids(conn, user, character=character, at=at),
-    }
-    facts = search_index.user_facts(conn, user, at=at)
-    candidates["fact"] = [f["id"] for f in facts]
-    for kind, item_ids in candidates.items():
-        if not item_ids:
-            continue
-        rows = search_index.vectors(conn, kind, emb.model_id, item_ids)
-        rows = [(i, v) for i, v in rows if len(v) == 4 * emb.dim]  # another dim: not comparable, skip
-        if rows:
-            ids.extend((kind, i) for i, _ in rows)
-            blocks.append(np.frombuffer(b"".join(v for _, v in rows), dtype="<f4").reshape(len(rows), emb.dim))
-        if kind == "fact":
-            stored = {i for i, _ in rows}
-            missing = [f for f in facts if f["id"] not in stored][:_ON_THE_FLY_FACTS]
-            if missing:
-                ids.extend(("fact", f["id"]) for f in missing)
-                blocks.append(emb.encode([fact_text(f) for f in missing]).astype(np.float32))
+    rows = [r for r in search_index.user_vectors(conn, user, emb.model_id, character=character, at=at) if len(r[2]) == 4 * emb.dim]
+    if rows:  # another dim would not be comparable: left out above
+        ids.extend((k, i) for k, i, _ in rows)
+        blocks.append(np.frombuffer(b"".join(v for _, _, v in rows), dtype="<f4").reshape(len(rows), emb.dim))
+    stored = {i for k, i, _ in rows if k == "fact"}
+    missing = [f for f in search_index.user_facts(conn, user, at=at) if f["id"] not in stored][:_ON_THE_FLY_FACTS]
+    if missing:
+        ids.extend(("fact", f["id"]) for f in missing)
+        blocks.append(emb.encode([fact_text(f) for f in missing]).astype(np.float32))
     if not ids:
         return []
     scores = np.concatenate(blocks) @ q

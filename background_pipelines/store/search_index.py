@@ -41,73 +41,107 @@ def _chunks(items: Sequence, size: int = _CHUNK):
 # -- full-text search --------------------------------------------------------------------------
 
 
-def search_messages(conn, user: str, terms: Sequence[str], *, character: str | None, at: datetime | None, limit: int) -> list[tuple[int, float]]:
-    """(message id, score: higher is better) of `user`'s messages matching any of `terms`."""
-    if not terms:
-        return []
-    params: dict = {"n": limit, "at": at, "c": character}
+def _messages_sql(dialect: str, user, terms, character, at, limit, p: str = "m_") -> tuple[str, dict]:
+    params: dict = {f"{p}n": limit, f"{p}at": at, f"{p}c": character}
     extra = ""
     if at is not None:
-        extra += " AND m.created_at <= :at"
+        extra += f" AND m.created_at <= :{p}at"
     if character:
-        extra += " AND EXISTS (SELECT 1 FROM messages m2 WHERE m2.session = m.session AND m2.author = :c)"
-    if conn.dialect.name == "sqlite":
-        params["q"] = _fts5_query([user], terms)
+        extra += f" AND EXISTS (SELECT 1 FROM messages m2 WHERE m2.session = m.session AND m2.author = :{p}c)"
+    if dialect == "sqlite":
+        params[f"{p}q"] = _fts5_query([user], terms)
         sql = (
-            "SELECT m.id, -bm25(messages_fts, 1.0, 0.0) AS s FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
-            f"WHERE messages_fts MATCH :q{extra} ORDER BY s DESC LIMIT :n"
+            "SELECT m.id, -bm25(messages_fts, 1.0, 0.0) AS s FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid "
+            f"WHERE messages_fts MATCH :{p}q{extra} ORDER BY s DESC LIMIT :{p}n"
         )
     else:
-        params.update(q=_pg_tsquery(terms), u=user)
+        params.update({f"{p}q": _pg_tsquery(terms), f"{p}u": user})
         sql = (
-            "SELECT m.id, ts_rank(to_tsvector('english', m.text), q) AS s FROM messages m, to_tsquery('english', :q) q "
-            f"WHERE m.author = :u AND to_tsvector('english', m.text) @@ q{extra} ORDER BY s DESC LIMIT :n"
+            f"SELECT m.id, ts_rank(to_tsvector('english', m.text), q) AS s FROM messages m, to_tsquery('english', :{p}q) q "
+            f"WHERE m.author = :{p}u AND to_tsvector('english', m.text) @@ q{extra} ORDER BY s DESC LIMIT :{p}n"
         )
+    return sql, params
+
+
+def _summaries_sql(dialect: str, user, terms, character, at, limit, p: str = "s_") -> tuple[str, dict]:
+    params: dict = {f"{p}n": limit, f"{p}day": at.strftime("%Y-%m-%d") if at else None}
+    extra = f" AND s.day <= :{p}day" if at is not None else ""
+    if dialect == "sqlite":
+        params[f"{p}q"] = _fts5_query([user, character] if character else [user], terms)
+        sql = (
+            "SELECT s.id, -bm25(summaries_fts, 1.0, 0.0) AS r FROM summaries_fts CROSS JOIN summaries s ON s.id = summaries_fts.rowid "
+            f"WHERE summaries_fts MATCH :{p}q AND s.status = 'kept'{extra} ORDER BY r DESC LIMIT :{p}n"
+        )
+    else:
+        params.update({f"{p}q": _pg_tsquery(terms), f"{p}u": user, f"{p}c": character})
+        who = f"s.participants::jsonb ? :{p}u" + (f" AND s.participants::jsonb ? :{p}c" if character else "")
+        sql = (
+            f"SELECT s.id, ts_rank(to_tsvector('english', s.text), q) AS r FROM summaries s, to_tsquery('english', :{p}q) q "
+            f"WHERE {who} AND s.status = 'kept' AND to_tsvector('english', s.text) @@ q{extra} ORDER BY r DESC LIMIT :{p}n"
+        )
+    return sql, params
+
+
+def _facts_sql(dialect: str, user, terms, at, limit, p: str = "f_") -> tuple[str, dict]:
+    params: dict = {f"{p}n": limit, f"{p}at": at}
+    extra = f" AND f.valid_from <= :{p}at" if at is not None else ""
+    if dialect == "sqlite":
+        params[f"{p}q"] = _fts5_query([user], terms)
+        sql = (
+            "SELECT f.id, -bm25(facts_fts, 1.0, 0.0) AS s FROM facts_fts CROSS JOIN facts f ON f.id = facts_fts.rowid "
+            f"WHERE facts_fts MATCH :{p}q{extra} ORDER BY s DESC LIMIT :{p}n"
+        )
+    else:
+        params.update({f"{p}q": _pg_tsquery(terms), f"{p}u": user})
+        doc = "to_tsvector('english', f.subject || ' ' || replace(f.predicate, '_', ' ') || ' ' || f.object)"
+        sql = (
+            f"SELECT f.id, ts_rank({doc}, q) AS s FROM facts f, to_tsquery('english', :{p}q) q "
+            f"WHERE f.user_name = :{p}u AND {doc} @@ q{extra} ORDER BY s DESC LIMIT :{p}n"
+        )
+    return sql, params
+
+
+def _run(conn, sql_params: tuple[str, dict]) -> list[tuple[int, float]]:
+    sql, params = sql_params
     return [(int(i), float(s)) for i, s in conn.execute(text(sql), params)]
+
+
+def search_messages(conn, user: str, terms: Sequence[str], *, character: str | None, at: datetime | None, limit: int) -> list[tuple[int, float]]:
+    """(message id, score: higher is better) of `user`'s messages matching any of `terms`."""
+    return _run(conn, _messages_sql(conn.dialect.name, user, terms, character, at, limit)) if terms else []
 
 
 def search_summaries(conn, user: str, terms: Sequence[str], *, character: str | None, at: datetime | None, limit: int) -> list[tuple[int, float]]:
     """(summary id, score) of kept summaries `user` took part in (with `character`, if given)."""
-    if not terms:
-        return []
-    params: dict = {"n": limit, "day": at.strftime("%Y-%m-%d") if at else None}
-    extra = " AND s.day <= :day" if at is not None else ""
-    if conn.dialect.name == "sqlite":
-        params["q"] = _fts5_query([user, character] if character else [user], terms)
-        sql = (
-            "SELECT s.id, -bm25(summaries_fts, 1.0, 0.0) AS r FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid "
-            f"WHERE summaries_fts MATCH :q AND s.status = 'kept'{extra} ORDER BY r DESC LIMIT :n"
-        )
-    else:
-        params.update(q=_pg_tsquery(terms), u=user, c=character)
-        who = "s.participants::jsonb ? :u" + (" AND s.participants::jsonb ? :c" if character else "")
-        sql = (
-            "SELECT s.id, ts_rank(to_tsvector('english', s.text), q) AS r FROM summaries s, to_tsquery('english', :q) q "
-            f"WHERE {who} AND s.status = 'kept' AND to_tsvector('english', s.text) @@ q{extra} ORDER BY r DESC LIMIT :n"
-        )
-    return [(int(i), float(s)) for i, s in conn.execute(text(sql), params)]
+    return _run(conn, _summaries_sql(conn.dialect.name, user, terms, character, at, limit)) if terms else []
 
 
 def search_facts(conn, user: str, terms: Sequence[str], *, at: datetime | None, limit: int) -> list[tuple[int, float]]:
     """(fact id, score) of `user`'s facts whose subject, predicate or object match any of `terms`."""
+    return _run(conn, _facts_sql(conn.dialect.name, user, terms, at, limit)) if terms else []
+
+
+def search_all(conn, user: str, terms: Sequence[str], *, character: str | None, at: datetime | None, limit: int) -> dict[str, list[tuple[int, float]]]:
+    """The three searches in one statement (one round trip): {"fact"|"summary"|"message": [(id, score)]}."""
+    out: dict[str, list[tuple[int, float]]] = {"fact": [], "summary": [], "message": []}
     if not terms:
-        return []
-    params: dict = {"n": limit, "at": at}
-    extra = " AND f.valid_from <= :at" if at is not None else ""
-    if conn.dialect.name == "sqlite":
-        params["q"] = _fts5_query([user], terms)
-        sql = (
-            "SELECT f.id, -bm25(facts_fts, 1.0, 0.0) AS s FROM facts_fts JOIN facts f ON f.id = facts_fts.rowid "
-            f"WHERE facts_fts MATCH :q{extra} ORDER BY s DESC LIMIT :n"
-        )
-    else:
-        params.update(q=_pg_tsquery(terms), u=user)
-        doc = "to_tsvector('english', f.subject || ' ' || replace(f.predicate, '_', ' ') || ' ' || f.object)"
-        sql = (
-            f"SELECT f.id, ts_rank({doc}, q) AS s FROM facts f, to_tsquery('english', :q) q "
-            f"WHERE f.user_name = :u AND {doc} @@ q{extra} ORDER BY s DESC LIMIT :n"
-        )
-    return [(int(i), float(s)) for i, s in conn.execute(text(sql), params)]
+        return out
+    d = conn.dialect.name
+    parts = {
+        "fact": _facts_sql(d, user, terms, at, limit),
+        "summary": _summaries_sql(d, user, terms, character, at, limit),
+        "message": _messages_sql(d, user, terms, character, at, limit),
+    }
+    params: dict = {}
+    selects = []
+    for kind, (sql, p) in parts.items():
+        selects.append(f"SELECT '{kind}' AS kind, x.* FROM ({sql}) AS x")
+        params.update(p)
+    for kind, item_id, score in conn.execute(text(" UNION ALL ".join(selects)), params):
+        out[kind].append((int(item_id), float(score)))
+    for ranked in out.values():
+        ranked.sort(key=lambda t: -t[1])
+    return out
 
 
 # -- the user's items (vector search candidates) -----------------------------------------------
@@ -128,7 +162,7 @@ def user_summary_ids(conn, user: str, *, character: str | None, at: datetime | N
     if conn.dialect.name == "sqlite":
         q = f'owner : "{owner_token(user)}"' + (f' AND owner : "{owner_token(character)}"' if character else "")
         sql = (
-            "SELECT s.id FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid "
+            "SELECT s.id FROM summaries_fts CROSS JOIN summaries s ON s.id = summaries_fts.rowid "
             f"WHERE summaries_fts MATCH :q AND s.status = 'kept'{extra}"
         )
         params = {"q": q, "day": day}
@@ -144,6 +178,33 @@ def user_facts(conn, user: str, *, at: datetime | None) -> list[dict]:
     if at is not None:
         sql += " AND valid_from <= :at"
     return [dict(r._mapping) for r in conn.execute(text(sql), {"u": user, "at": at})]
+
+
+def user_vectors(conn, user: str, model: str, *, character: str | None, at: datetime | None) -> list[tuple[str, int, bytes]]:
+    """(kind, id, float32 bytes) of every vector of `user`'s messages, summaries and facts under `model`,
+    in one statement (recall pays per round trip on PostgreSQL)."""
+    d = conn.dialect.name
+    params: dict = {"u": user, "m": model, "at": at, "c": character, "day": at.strftime("%Y-%m-%d") if at else None}
+    msg_extra = (" AND m.created_at <= :at" if at is not None else "") + (
+        " AND EXISTS (SELECT 1 FROM messages m2 WHERE m2.session = m.session AND m2.author = :c)" if character else ""
+    )
+    if d == "sqlite":
+        params["q"] = f'owner : "{owner_token(user)}"' + (f' AND owner : "{owner_token(character)}"' if character else "")
+        who = "s.id IN (SELECT rowid FROM summaries_fts WHERE summaries_fts MATCH :q)"
+    else:
+        who = "s.participants::jsonb ? :u" + (" AND s.participants::jsonb ? :c" if character else "")
+    sum_extra = " AND s.day <= :day" if at is not None else ""
+    fact_extra = " AND f.valid_from <= :at" if at is not None else ""
+    sql = (
+        # CROSS JOIN: SQLite takes the user's rows first, then the vectors by primary key (never the reverse)
+        "SELECT 'message', e.item_id, e.vector FROM messages m CROSS JOIN embeddings e "
+        f"WHERE e.item_kind = 'message' AND e.item_id = m.id AND m.author = :u AND e.model = :m{msg_extra} "
+        "UNION ALL SELECT 'summary', e.item_id, e.vector FROM summaries s CROSS JOIN embeddings e "
+        f"WHERE e.item_kind = 'summary' AND e.item_id = s.id AND {who} AND s.status = 'kept' AND e.model = :m{sum_extra} "
+        "UNION ALL SELECT 'fact', e.item_id, e.vector FROM facts f CROSS JOIN embeddings e "
+        f"WHERE e.item_kind = 'fact' AND e.item_id = f.id AND f.user_name = :u AND e.model = :m{fact_extra}"
+    )
+    return [(k, int(i), bytes(v)) for k, i, v in conn.execute(text(sql), params)]
 
 
 def vectors(conn, item_kind: str, model: str, ids: Sequence[int]) -> list[tuple[int, bytes]]:
@@ -211,6 +272,30 @@ def relations_touching(conn, entity_ids: Iterable[int]) -> list[dict]:
             for r in conn.execute(select(relations).where(side.in_(chunk))):
                 seen[int(r.id)] = dict(r._mapping)
     return list(seen.values())
+
+
+def user_graph(conn, norm: str) -> tuple[int | None, list[dict], dict[int, dict]]:
+    """(id of the entity `norm`, every relation touching it, the entities at their ends) in one statement."""
+    src, dst, me = entities.alias("src"), entities.alias("dst"), entities.alias("me")
+    q = (
+        select(me.c.id.label("me_id"), relations, src.c.name.label("src_name"), src.c.type.label("src_type"),
+               dst.c.name.label("dst_name"), dst.c.type.label("dst_type"))
+        .select_from(me.outerjoin(relations, (relations.c.src_id == me.c.id) | (relations.c.dst_id == me.c.id))
+                     .outerjoin(src, src.c.id == relations.c.src_id).outerjoin(dst, dst.c.id == relations.c.dst_id))
+        .where(me.c.norm == norm)
+    )
+    uid, rels, ents = None, [], {}
+    for r in conn.execute(q):
+        m = dict(r._mapping)
+        uid = int(m.pop("me_id"))
+        if m["id"] is None:
+            continue
+        for end in ("src", "dst"):
+            ents[m[f"{end}_id"]] = {"id": m[f"{end}_id"], "name": m.pop(f"{end}_name"), "type": m.pop(f"{end}_type")}
+        rels.append(m)
+    if uid is not None and uid not in ents:
+        ents.update(entities_by_ids(conn, [uid]))
+    return uid, rels, ents
 
 
 def relations_from(conn, entity_ids: Iterable[int], limit: int) -> list[dict]:
