@@ -57,6 +57,11 @@ def test_goal_strategies_cite_the_progress_and_name_who_to_follow_up(week, store
     music = next(s for s in aria["strategies"] if "music" in s["goal"])
     assert music["next_steps"]
     assert rows["Mika"]["strategies"] == []  # no goals: only follow-ups
+    # the next day Carol does not come by: the music goal says to reach out to her
+    _materialize(["goal_strategies"], partition_key=week["days"][1])
+    (aria_next,) = character_day_rows(store, "goal_strategies", [week["days"][1]], ["Aria"])
+    music_next = next(s for s in aria_next["strategies"] if "music" in s["goal"])
+    assert music_next["progress"] == "none" and music_next["next_steps"] == ["Reach out to Carol, who did not come by today."]
     assert "**Get Dana to try sailing**" in _meta(result, "goal_strategies")["preview"]
 
 

@@ -212,6 +212,10 @@ def test_unusable_answers_are_failed_in_the_ledger_with_a_reason_and_retried_lat
 
 
 def test_demo_week_yields_a_diary_and_a_dream_per_active_character_per_day(bgp_env, store, monkeypatch):
+    """The issue's done-when: on the demo data (message-level assets first, offline), a backfilled week
+    gives a diary and a dream per active character per day with previews; over HTTP, re-materializing
+    makes 0 LLM requests."""
+    from assets import knowledge, signals, summaries
     from background_pipelines.character.days import local_day
     from background_pipelines.demo import load_demo
     from background_pipelines.store.messages import list_characters
@@ -219,24 +223,36 @@ def test_demo_week_yields_a_diary_and_a_dream_per_active_character_per_day(bgp_e
 
     monkeypatch.setenv("BGP_START_DATE", "2026-10-01")
     load_demo(store)
-    tz = {c["name"]: c["timezone"] for c in list_characters(store)}
     days = [f"2026-11-{d:02d}" for d in range(1, 8)]
-    expected: dict[str, set[str]] = defaultdict(set)
+    settings = Settings.from_env()
+    upstream = [a for m in (signals, summaries, knowledge) for a in m.definitions(settings).assets]
+    dg.materialize(
+        upstream + _assets(), resources=RESOURCES, tags=_range(days[0], days[-1]),
+        selection=["message_scores", "relationship_scores", "session_summaries", "extracted_facts"],
+    )
+    tz = {c["name"]: c["timezone"] for c in list_characters(store)}
+    want = set()
     with store.connect() as conn:
         for author, at in conn.execute(select(messages.c.author, messages.c.created_at).where(messages.c.author_kind == "character")):
-            d = local_day(at, tz[author])
-            if d in days:
-                expected[d].add(author)
-    want = {(c, d) for d, names in expected.items() for c in names}
+            if local_day(at, tz[author]) in days:
+                want.add((author, local_day(at, tz[author])))
     assert len(want) >= 14
 
-    gw = Gateway(store)
-    now = datetime(2026, 11, 20)
-    first = write_diaries(store, gw, days, now=now), write_dreams(store, gw, days, now=now)
-    assert _pairs(store, "diaries") == want == _pairs(store, "dreams")
-    assert all(r.failed == 0 and r.usage.requests == 0 for r in first)
-    again = write_diaries(store, gw, days, now=now), write_dreams(store, gw, days, now=now)
-    assert [(r.processed, r.skipped) for r in again] == [(0, len(want))] * 2
+    with LocalLLMServer(api_key=KEY) as srv:
+        srv.script("character_diary", _diary_answer)
+        srv.script("character_dream", _dream_answer)
+        monkeypatch.setenv("BGP_LLM_BASE_URL", srv.base_url)
+        monkeypatch.setenv("BGP_LLM_API_KEY", KEY)
+        first = _materialize(["diaries", "dreams"], tags=_range(days[0], days[-1]))
+        assert _pairs(store, "diaries") == want == _pairs(store, "dreams")
+        asked = srv.stats()["total"]
+        assert asked == 2 * len(want)
+        for key in ("diaries", "dreams"):
+            assert all(f"### {name} — " in _meta(first, key)["preview"] for name in tz if any(c == name for c, _ in want))
+        second = _materialize(["diaries", "dreams"], tags=_range(days[0], days[-1]))
+        assert srv.stats()["total"] == asked
+        assert _meta(second, "diaries")["skipped"] == len(want) == _meta(second, "dreams")["skipped"]
+        assert (_count(store, diaries), _count(store, dreams)) == (len(want), len(want))
 
 
 # -- forgetting --------------------------------------------------------------------------------

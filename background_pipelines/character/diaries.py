@@ -8,7 +8,7 @@ from typing import Literal, Sequence
 
 from pydantic import BaseModel, Field
 
-from background_pipelines.character.lexicon import clip, first_sentence, humanize_predicate, mood_word, top_topics, valence
+from background_pipelines.character.lexicon import clip, fact_phrase, first_sentence, mood_word, top_topics, valence
 from background_pipelines.character.material import DayBrief, DayMaterial
 from background_pipelines.character.prompting import join_names, lower_first, material_message, persona_system, rng_for
 from background_pipelines.character.result import StepResult, md_entries
@@ -58,7 +58,7 @@ def fact_sentences(brief: DayBrief, limit: int = 6) -> list[str]:
     """'I learned that Bob works as a nurse and likes jazz.' grouped per person."""
     by_user: dict[str, list[str]] = {}
     for f in brief.facts[:limit]:
-        by_user.setdefault(f.user, []).append(f"{humanize_predicate(f.predicate)} {f.object}".strip())
+        by_user.setdefault(f.user, []).append(fact_phrase(f.predicate, f.object))
     return [f"I learned that {user} {join_names(things)}." for user, things in by_user.items()]
 
 

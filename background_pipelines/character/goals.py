@@ -9,7 +9,7 @@ from typing import Literal, Sequence
 
 from pydantic import BaseModel, Field
 
-from background_pipelines.character.lexicon import clip, topic_words
+from background_pipelines.character.lexicon import clip, fact_phrase, topic_words
 from background_pipelines.character.material import DayBrief, DayMaterial
 from background_pipelines.character.prompting import join_names, lower_first, material_message, persona_system
 from background_pipelines.character.result import StepResult, md_entries
@@ -74,8 +74,8 @@ def _progress(goal: str, brief: DayBrief) -> GoalProgress:
         who = target or "whoever brings it up"
         steps.append(f"Follow up with {who}: the thread was only touched on (“{clip(evidence[0].text, 80)}”).")
     else:
-        mentioned = [w for w in goal.replace(",", " ").split()[1:] if w[:1].isupper() and w not in ("I", "My")]
-        absent = [m for m in mentioned if m not in brief.users]
+        words = {w.strip(".,;:!?'\"") for w in goal.split()}
+        absent = [u for u in brief.acquaintances if u in words and u not in brief.users]
         if named:
             steps.append(f"Steer the next conversation with {named[0]} toward this: {lower_first(goal)}.")
         elif absent:
@@ -99,7 +99,7 @@ def compose_plan(brief: DayBrief) -> GoalPlan:
             follow[m.author].message_ids.append(m.message_id)
     for f in brief.facts:
         if f.user not in follow:
-            follow[f.user] = FollowUp(user=f.user, reason=f"new about them: {f.predicate.replace('_', ' ')} {f.object}")
+            follow[f.user] = FollowUp(user=f.user, reason=f"new about them: {f.user} {fact_phrase(f.predicate, f.object)}")
     moving = [s.goal for s in strategies if s.progress != "none"]
     stalled = [s.goal for s in strategies if s.progress == "none"]
     parts = []

@@ -27,15 +27,20 @@ WINDOW_DAYS = 7
 MAX_EPIPHANIES = 5
 
 
+class Ref(BaseModel):
+    id: int
+    text: str
+
+
 class Evidence(BaseModel):
+    """What one user brought this week: summaries, their own notable lines, preference facts, topics."""
+
     user: str
-    summary_ids: list[int] = Field(default_factory=list)
-    fact_ids: list[int] = Field(default_factory=list)
-    message_ids: list[int] = Field(default_factory=list)
+    summaries: list[Ref] = Field(default_factory=list)
+    messages: list[Ref] = Field(default_factory=list)
+    preferences: list[Ref] = Field(default_factory=list)  # fact id + the preferred thing
     topics: list[str] = Field(default_factory=list)
-    preferences: list[str] = Field(default_factory=list)
     mood_trend: str = "unknown"
-    summaries: list[str] = Field(default_factory=list)
 
 
 class InsightInput(BaseModel):
@@ -74,48 +79,58 @@ def insight_prompt(item: InsightInput) -> list[dict]:
 
 @dataclass
 class _Pattern:
+    label: str
     users: set[str] = field(default_factory=set)
     summaries: set[int] = field(default_factory=set)
+    messages: set[int] = field(default_factory=set)
     facts: set[int] = field(default_factory=set)
 
 
+def _shared_text(who: list[str], label: str, is_preference: bool) -> str:
+    both = "all" if len(who) > 2 else "both"
+    if is_preference:
+        return f"I notice that {join_names(who)} {both} asked for the same thing: “{label}”. I can keep that in mind with each of them."
+    return f"I notice that {join_names(who)} {both} come back to {label}. Maybe there is something there I could help them share."
+
+
 def compose_insights(item: InsightInput) -> InsightSet:
-    """Offline: topics, preferences and mood trends shared by two or more users."""
-    patterns: dict[str, _Pattern] = defaultdict(_Pattern)
+    """Offline: topics and preferences two or more users share (with the summaries, lines and facts
+    that show each), and mood trends they have in common."""
+    patterns: dict[str, _Pattern] = {}
     names = {u.user.lower() for u in item.users} | {item.character.lower()}
     for u in item.users:
         for topic in set(u.topics) - names:
-            p = patterns[topic]
+            p = patterns.setdefault(topic, _Pattern(topic))
             p.users.add(u.user)
-            p.summaries.update(u.summary_ids)
+            p.summaries.update(r.id for r in u.summaries if topic in topic_words(r.text))
+            p.messages.update(r.id for r in u.messages if topic in topic_words(r.text))
         for pref in u.preferences:
-            for w in set(topic_words(pref)) - names:
-                p = patterns[w]
-                p.users.add(u.user)
-                p.facts.update(u.fact_ids)
+            key = "pref:" + " ".join(pref.text.lower().split())
+            p = patterns.setdefault(key, _Pattern(pref.text.strip()))
+            p.users.add(u.user)
+            p.facts.add(pref.id)
     voice = Voice.from_notes(item.persona, item.voice)
-    out: list[Epiphany] = []
-    by_user = {u.user: u for u in item.users}
-    shared = sorted(((t, p) for t, p in patterns.items() if len(p.users) >= 2), key=lambda tp: (-len(tp[1].users), tp[0]))
-    for topic, p in shared[:MAX_EPIPHANIES]:
-        who = sorted(p.users)
-        text = f"I notice that {join_names(who)} all come back to {topic}." if len(who) > 2 else f"I notice that {join_names(who)} both come back to {topic}."
-        text += " Maybe there is something there I could help them share."
-        out.append(
-            Epiphany(
-                topic=topic, text=voice.apply(text), users=who,
-                evidence_message_ids=sorted({i for u in who for i in by_user[u].message_ids})[:50],
-                evidence_summary_ids=sorted(p.summaries), evidence_fact_ids=sorted(p.facts),
-            )
+    shared = sorted(
+        ((k, p) for k, p in patterns.items() if len(p.users) >= 2 and (p.summaries or p.messages or p.facts)),
+        key=lambda kp: (-len(kp[1].users), not kp[0].startswith("pref:"), kp[0]),
+    )
+    out = [
+        Epiphany(
+            topic=p.label[:120], text=voice.apply(_shared_text(sorted(p.users), p.label, key.startswith("pref:"))),
+            users=sorted(p.users), evidence_message_ids=sorted(p.messages), evidence_summary_ids=sorted(p.summaries),
+            evidence_fact_ids=sorted(p.facts),
         )
+        for key, p in shared[:MAX_EPIPHANIES]
+    ]
+    by_user = {u.user: u for u in item.users}
     for trend, line in (("declining", "are having a harder time lately; I should be gentle with them"), ("improving", "seem to be doing better lately")):
         who = sorted(u.user for u in item.users if u.mood_trend == trend)
         if len(who) >= 2 and len(out) < MAX_EPIPHANIES:
             out.append(
                 Epiphany(
                     topic=f"mood {trend}", text=voice.apply(f"{join_names(who)} {line}."), users=who,
-                    evidence_message_ids=sorted({i for u in who for i in by_user[u].message_ids})[:50],
-                    evidence_summary_ids=sorted({i for u in who for i in by_user[u].summary_ids}),
+                    evidence_message_ids=sorted({r.id for u in who for r in by_user[u].messages}),
+                    evidence_summary_ids=sorted({r.id for u in who for r in by_user[u].summaries}),
                 )
             )
     return InsightSet(epiphanies=out)
@@ -136,9 +151,8 @@ def gather_insight_material(store: Store, who: CharacterDay) -> Material:
     evidence = []
     sources = set(ids)
     for user in users:
-        mine = [s for s in summaries if user in {str(p) for p in (s["participants"] or [])}]
-        facts = cstore.facts_of_user(store, user, who.day, limit=40)
-        prefs = [f for f in facts if f["kind"] == "preference"]
+        mine = [s for s in summaries if user in {str(p) for p in (s["participants"] or [])}][-8:]
+        prefs = [f for f in cstore.facts_of_user(store, user, who.day, limit=40) if f["kind"] == "preference"][-8:]
         ref = reflections.get(user)
         topics = list(ref["recurring_topics"]) if ref else []
         if not topics:  # no reflection yet: the week's summaries speak for themselves
@@ -147,15 +161,17 @@ def gather_insight_material(store: Store, who: CharacterDay) -> Material:
                 for w in set(topic_words(s["text"])):
                     seen[w] += 1
             topics = [w for w, _ in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))[:8]]
-        user_msgs = [m["id"] for m in msgs if m["author"] == user and (m["significance"] or 0) >= 1]
+        lines = [m for m in msgs if m["author"] == user and (m["significance"] or 0) >= 1][-30:]
         for f in prefs:
             sources.update(cstore.id_list(f["source_message_ids"]))
         evidence.append(
             Evidence(
-                user=user, summary_ids=[s["id"] for s in mine], fact_ids=[f["id"] for f in prefs],
-                message_ids=user_msgs[:30], topics=topics[:8],
-                preferences=[f"{f['predicate'].replace('_', ' ')} {f['object']}" for f in prefs][:8],
-                mood_trend=ref["mood_trend"] if ref else "unknown", summaries=[s["text"] for s in mine][-4:],
+                user=user,
+                summaries=[Ref(id=s["id"], text=s["text"]) for s in mine],
+                messages=[Ref(id=m["id"], text=m["text"]) for m in lines],
+                preferences=[Ref(id=f["id"], text=f["object"]) for f in prefs],
+                topics=topics[:8],
+                mood_trend=ref["mood_trend"] if ref else "unknown",
             )
         )
     item = InsightInput(character=who.name, persona=who.persona, voice=who.voice, day=who.day, users=evidence)

@@ -137,3 +137,14 @@ def style_stats(texts: Iterable[str]) -> dict[str, float]:
 
 def humanize_predicate(predicate: str) -> str:
     return predicate.replace("_", " ").strip()
+
+
+_PHRASES = {"has_pet": "has a pet called", "born_in": "was born in", "is": "is", "name_is": "is called"}
+
+
+def fact_phrase(predicate: str, obj: str) -> str:
+    """'works_as', 'nurse' -> 'works as a nurse'; 'has_pet', 'Rocky' -> 'has a pet called Rocky'."""
+    obj = (obj or "").strip()
+    if predicate == "works_as" and obj and not re.match(r"(?i)(a|an|the)\s", obj):
+        obj = ("an " if obj[0].lower() in "aeiou" else "a ") + obj
+    return f"{_PHRASES.get(predicate, humanize_predicate(predicate))} {obj}".strip()

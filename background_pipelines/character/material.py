@@ -86,6 +86,7 @@ class DayBrief(BaseModel):
     day: str
     weekday: str
     users: list[str]
+    acquaintances: list[str]  # every user the character knew by the end of the day
     sessions: list[str]
     message_count: int
     summaries: list[SummaryNote]
@@ -229,6 +230,7 @@ def gather(store: Store, who: CharacterDay) -> DayMaterial:
         day=who.day,
         weekday=parse_day(who.day).strftime("%A"),
         users=users,
+        acquaintances=sorted(cstore.users_known_by(store, who.name, who.end)),
         sessions=sessions,
         message_count=len(msgs),
         summaries=[

@@ -232,6 +232,32 @@ def characters_who_met(store: Store, user_name: str, by: datetime) -> dict[str, 
     return met
 
 
+def users_known_by(store: Store, character: str, by: datetime) -> set[str]:
+    """Users `character` knew by `by`: a relationship score, or a session both wrote in."""
+    with store.connect() as conn:
+        known = set(
+            conn.execute(
+                select(relationship_scores.c.user_name).where(
+                    relationship_scores.c.character == character, relationship_scores.c.first_interaction < by
+                )
+            ).scalars()
+        )
+        own_sessions = (
+            select(messages.c.session)
+            .where(messages.c.author == character, messages.c.author_kind == "character", messages.c.created_at < by)
+            .distinct()
+            .scalar_subquery()
+        )
+        known.update(
+            conn.execute(
+                select(messages.c.author)
+                .distinct()
+                .where(messages.c.author_kind == "user", messages.c.session.in_(own_sessions), messages.c.created_at < by)
+            ).scalars()
+        )
+    return known
+
+
 def significant_user_events(store: Store, day: str, significance: int = 3) -> list[dict]:
     """Messages users wrote on UTC `day` scored at `significance` or above, oldest first."""
     q = (
