@@ -300,14 +300,20 @@ def _users(conn, scope: Scope) -> None:
 
 
 def _entity_merges(conn, scope: Scope) -> None:
-    """Merge audits whose before-images hold a removed entity or name the user."""
+    """Merge audits whose before-images hold a removed entity, name the user, or hold relations citing
+    forgotten messages or facts (or removed by this forget): an unmerge would restore them."""
     table = metadata.tables["entity_merges"]
     gone_ents = scope.gone("entities")
     pattern = _mentions(scope.users)
     doomed = []
     for r in conn.execute(select(table.c.id, table.c.survivor_id, table.c.merged_id, table.c.merged_name, table.c.survivor_name, table.c.snapshot)):
         text = json.dumps(r.snapshot, default=str) + " " + r.merged_name + " " + r.survivor_name
-        if r.survivor_id in gone_ents or r.merged_id in gone_ents or (pattern and pattern.search(text)) or any(t in text for t in scope.texts if len(t) >= 12):
+        rels = (r.snapshot or {}).get("relations_before", [])  # unmerge would restore these rows as they were
+        cites = any(
+            set(_ids(rel.get("source_message_ids"))) & scope.message_ids or set(_ids(rel.get("source_fact_ids"))) & scope.gone("facts")
+            or rel.get("id") in scope.gone("relations") for rel in rels
+        )
+        if cites or r.survivor_id in gone_ents or r.merged_id in gone_ents or (pattern and pattern.search(text)) or any(t in text for t in scope.texts if len(t) >= 12):
             doomed.append(r.id)
     scope.count("entity_merges", DELETE, _delete_ids(conn, table, doomed))
 

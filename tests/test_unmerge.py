@@ -69,3 +69,24 @@ def test_unmerge_refuses_when_the_name_was_taken_again(store):
 def test_unknown_merge_is_a_clear_error(store):
     with pytest.raises(UnmergeError, match="merge 999: no such merge"):
         unmerge(store, 999)
+
+
+def test_forgetting_a_cited_message_deletes_the_merge_audit_holding_it(store):
+    """An unmerge must not bring forgotten data back: audits whose before-images cite it go."""
+    from datetime import datetime
+
+    from background_pipelines.forget import forget
+    from background_pipelines.store.messages import insert_message_rows, message_row
+
+    with store.begin() as conn:
+        insert_message_rows(conn, [
+            message_row(platform="t", external_id=str(i), channel="c", session="s", author="alice", author_kind="user",
+                        role="user", text=f"message {i}", created_at=datetime(2026, 10, 1, 12, i))
+            for i in range(1, 4)
+        ])
+    build_graph(store)  # alice works_at ACME Corporation cites message 2
+    acme_merge, nyc_merge = resolve_entities(store, _embedder()).merge_ids
+    forget(store, message_ids=[2])
+    with store.connect() as conn:
+        left = list(conn.execute(select(entity_merges.c.id)).scalars())
+    assert left == [nyc_merge]
