@@ -68,3 +68,37 @@ def test_restricting_receivers_and_rerunning_add_nothing_twice(week, store):
     assert (again.processed, again.skipped) == (0, 1) and gossip_rows(store) == rows
     forced = share_gossip(store, gw, [START], force=True)
     assert forced.processed == 1 and len(gossip_rows(store)) == 1
+
+
+def test_demo_events_reach_exactly_the_other_characters_who_met_the_user(bgp_env, store, monkeypatch):
+    """The demo world's planted significance-3 events, scored by the message-level asset: each is passed
+    on to every other character who had talked with that user by then, and to nobody else."""
+    from sqlalchemy import select
+
+    from assets import signals
+    from background_pipelines.demo import PLANTED_EVENTS, load_demo
+    from background_pipelines.store.schema import messages
+
+    monkeypatch.setenv("BGP_START_DATE", "2026-10-01")
+    load_demo(store)
+    days = [f"2026-11-{d:02d}" for d in range(1, 15)]
+    settings = Settings.from_env()
+    dg.materialize(
+        list(signals.definitions(settings).assets), resources=RESOURCES, selection=["message_scores", "relationship_scores"],
+        tags={"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]},
+    )
+    share_gossip(store, Gateway(store), days)
+    with store.connect() as conn:
+        rows = conn.execute(select(messages.c.external_id, messages.c.id, messages.c.session, messages.c.author, messages.c.author_kind, messages.c.created_at)).all()
+    by_ext = {r.external_id: r for r in rows}
+    reached = 0
+    for event in PLANTED_EVENTS:
+        msg = next(r for ext, r in by_ext.items() if ext.endswith(event.message_id))
+        end_of_day = datetime.combine(msg.created_at.date(), datetime.min.time()) + timedelta(days=1)
+        user_sessions = {r.session for r in rows if r.author == event.user and r.created_at < end_of_day}
+        met = {r.author for r in rows if r.author_kind == "character" and r.session in user_sessions and r.created_at < end_of_day}
+        present = {r.author for r in rows if r.author_kind == "character" and r.session == msg.session}
+        got = {r["to_character"] for r in gossip_rows(store, user_name=event.user) if r["source_message_id"] == msg.id}
+        assert got == met - present, event
+        reached += len(got)
+    assert reached >= 1
