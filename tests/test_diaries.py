@@ -208,6 +208,24 @@ def test_unusable_answers_are_failed_in_the_ledger_with_a_reason_and_retried_lat
         assert _count(store, diaries) == n and ledger.failures(store, "diaries") == []
 
 
+def test_an_exhausted_budget_leaves_entries_pending_not_failed(week, store, monkeypatch):
+    with LocalLLMServer(api_key=KEY) as srv:
+        srv.script("character_diary", _diary_answer)
+        monkeypatch.setenv("BGP_LLM_BASE_URL", srv.base_url)
+        monkeypatch.setenv("BGP_LLM_API_KEY", KEY)
+        monkeypatch.setenv("BGP_LLM_DAILY_BUDGET_USD", "0")
+        result = _materialize(["diaries"], partition_key=START)
+        n = len(week["active"][START])
+        meta = _meta(result, "diaries")
+        assert (meta["pending"], meta["failed"], meta["budget_exhausted"]) == (n, 0, True)
+        assert srv.stats()["total"] == 0 and _count(store, diaries) == 0
+        assert ledger.counts(store, "diaries") == {("diaries", "pending"): n}
+
+        monkeypatch.delenv("BGP_LLM_DAILY_BUDGET_USD")
+        _materialize(["diaries"], partition_key=START)
+        assert _count(store, diaries) == n and ledger.counts(store, "diaries") == {("diaries", "done"): n}
+
+
 # -- the demo world ----------------------------------------------------------------------------
 
 
