@@ -213,6 +213,12 @@ def _entities(conn, scope: Scope) -> None:
 
 
 def _embeddings(conn, scope: Scope) -> None:
+    unknown = sorted(set(conn.execute(select(embeddings.c.item_kind).distinct()).scalars()) - set(EMBEDDING_KINDS))
+    if unknown:  # vectors of items we cannot trace: refuse rather than leave them behind silently
+        raise ForgetError(
+            f"forget: the embeddings table holds item kinds {unknown} that no table is registered for; "
+            "add them to forget.EMBEDDING_KINDS (item_kind -> table) in the module that writes them"
+        )
     for kind, table in EMBEDDING_KINDS.items():
         ids = scope.message_ids if table == "messages" else scope.gone(table)
         for chunk in _chunks(sorted(ids)):

@@ -222,3 +222,16 @@ def test_forget_job_runs_in_dagster_without_naming_the_user(seeded, db_url):
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author.in_(["alice"]))).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(messages).where(messages.c.id == ids["messages"]["b3"])).scalar_one() == 0
+
+
+def test_vectors_of_an_unregistered_kind_stop_the_forget_before_anything_changes(seeded):
+    import numpy as np
+
+    from background_pipelines.store.embeddings import save_embeddings
+
+    store, _ = seeded
+    save_embeddings(store, "horoscope", [1], np.ones((1, 4), dtype=np.float32), "m")
+    before = _counts(store)
+    with pytest.raises(ForgetError, match=r"item kinds \['horoscope'\].*EMBEDDING_KINDS"):
+        forget(store, user="alice")
+    assert _counts(store) == before
