@@ -51,15 +51,6 @@ def ngrams(query: str, max_n: int = 3) -> list[str]:
     return out
 
 
-def stem(word: str) -> str:
-    """A crude stem for matching predicates to questions (works_as ~ work, lives_in ~ living)."""
-    w = word.lower()
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if len(w) > len(suffix) + 2 and w.endswith(suffix):
-            return w[: -len(suffix)]
-    return w
-
-
 # Question words that point at a relation predicate of the fact extractor (works_as, lives_in, ...):
 # how a question about "job" or "city" reaches a fact that says "works as" or "lives in".
 PREDICATE_CUES: dict[str, frozenset[str]] = {
