@@ -6,7 +6,8 @@ update the knowledge graph and relationship scores, day by day, as the daily par
     pip install -e '.[bench]'
     .venv/bin/python benchmarks/throughput.py            # all 258k messages
     .venv/bin/python benchmarks/throughput.py --smoke    # the first 5,000 messages
-Goal: >= 2,000 messages/s over all stages together, peak RSS < 1 GB.
+Goal: >= 2,000 messages/s over all stages together, peak RSS < 1 GB. CPU seconds are printed too:
+on a shared machine the wall clock measures the neighbours as much as this code.
 """
 
 from __future__ import annotations
@@ -108,17 +109,22 @@ def main() -> int:
             ("update_relationship_scores", lambda d: update_relationship_scores(store, gw, settings, d)),
         ]
         seconds: dict[str, float] = defaultdict(float)
+        cpu: dict[str, float] = defaultdict(float)
         rows: dict[str, int] = defaultdict(int)
         processed: dict[str, int] = defaultdict(int)
-        t_all = time.perf_counter()
-        for day in days:
+        t_all, c_all = time.perf_counter(), time.process_time()
+        for k, day in enumerate(days):
             for name, run in stages:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 r = run(day)
                 seconds[name] += time.perf_counter() - t
+                cpu[name] += time.process_time() - c
                 rows[name] += r.rows_written
                 processed[name] += r.processed
+            if k % 20 == 0:
+                print(f"  {k + 1}/{len(days)} days, {time.perf_counter() - t_all:.0f} s", file=sys.stderr, flush=True)
         wall = time.perf_counter() - t_all
+        cpu_all = time.process_time() - c_all
         # a second pass: everything is done, so this measures the ledger's skip path
         t = time.perf_counter()
         for day in days:
@@ -127,16 +133,18 @@ def main() -> int:
         rerun = time.perf_counter() - t
 
     rate = total / wall if wall else 0.0
+    cpu_rate = total / cpu_all if cpu_all else 0.0
     rss = peak_rss_mb()
     print(f"\nchitchat-dataset: {total:,} messages over {len(days)} days (loaded in {load_s:.1f} s via record_messages: {loaded.inserted if hasattr(loaded, 'inserted') else loaded})")
-    print(f"\n| stage | items processed | rows written | seconds | messages/s |")
-    print("|---|---:|---:|---:|---:|")
+    print("\n| stage | items processed | rows written | wall s | messages/s (wall) | CPU s | messages/CPU-s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, _ in stages:
-        print(f"| {name} | {processed[name]:,} | {rows[name]:,} | {seconds[name]:.1f} | {total / seconds[name]:,.0f} |")
-    print(f"| **all stages** | | | **{wall:.1f}** | **{rate:,.0f}** |")
-    print(f"| rerun (all done, ledger skip) | | | {rerun:.1f} | {total / rerun:,.0f} |")
+        print(f"| {name} | {processed[name]:,} | {rows[name]:,} | {seconds[name]:.1f} | {total / seconds[name]:,.0f} | {cpu[name]:.1f} | {total / cpu[name]:,.0f} |")
+    print(f"| **all stages** | | | **{wall:.1f}** | **{rate:,.0f}** | **{cpu_all:.1f}** | **{cpu_rate:,.0f}** |")
+    print(f"| rerun (all done, ledger skip) | | | {rerun:.1f} | {total / rerun:,.0f} | | |")
     print(f"\n| measure | value | goal | met |\n|---|---:|---:|---|")
-    print(f"| messages/s, all stages | {rate:,.0f} | >= {GOAL_RATE:,} | {'yes' if rate >= GOAL_RATE else 'NO'} |")
+    print(f"| messages/s, all stages (wall) | {rate:,.0f} | >= {GOAL_RATE:,} | {'yes' if rate >= GOAL_RATE else 'NO'} |")
+    print(f"| messages per CPU-second, all stages | {cpu_rate:,.0f} | >= {GOAL_RATE:,} | {'yes' if cpu_rate >= GOAL_RATE else 'NO'} |")
     print(f"| peak RSS (MB) | {rss:,.0f} | < {GOAL_RSS_MB:,} | {'yes' if rss < GOAL_RSS_MB else 'NO'} |")
     return 0
 

@@ -37,15 +37,6 @@ def current_relations(conn, src_id: int, predicate: str) -> list[dict]:
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def relation_by_identity(conn, src_id: int, predicate: str, dst_id: int, valid_from) -> dict | None:
-    r = conn.execute(
-        select(relations).where(
-            relations.c.src_id == src_id, relations.c.predicate == predicate, relations.c.dst_id == dst_id, relations.c.valid_from == valid_from
-        )
-    ).first()
-    return dict(r._mapping) if r else None
-
-
 def relations_between(conn, src_id: int, predicate: str, dst_id: int) -> list[dict]:
     """Every relation src -predicate-> dst, current or not."""
     q = select(relations).where(relations.c.src_id == src_id, relations.c.predicate == predicate, relations.c.dst_id == dst_id)
