@@ -19,6 +19,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -83,10 +84,12 @@ def _child(path: str, url: str) -> None:
     from background_pipelines.store import open_store
 
     store = open_store(url)  # migrations happen here, outside the timed import
+    cpu = time.process_time()
     report = ingest_file(path, store, progress=False)
+    cpu = time.process_time() - cpu
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps(dict(read=report.read, inserted=report.inserted, duplicates=report.duplicates,
-                          seconds=report.seconds, rss_mb=usage.ru_maxrss / 1024)))
+                          seconds=report.seconds, cpu_seconds=cpu, rss_mb=usage.ru_maxrss / 1024)))
 
 
 def _run_import(path: Path, url: str) -> dict:
@@ -167,15 +170,18 @@ def main() -> int:
     print()
     print(f"bgp ingest (goal: >= {GOAL_MSGS_PER_S:,} messages/s for canonical JSONL on SQLite; flat peak memory)")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end (other work slows wall time)")
+    print("msgs/s: wall clock, the goal's measure. msgs/CPU-s: per CPU-second of the importing process, which")
+    print("on SQLite includes the database engine (in-process), so it shows throughput free of CPU contention;")
+    print("on PostgreSQL the server's work is not in it.")
     header = (f"{'format':<9}{'backend':<11}{'messages':>11}{'file MB':>9}{'import s':>10}{'msgs/s':>10}"
-              f"{'reimport msgs/s':>17}{'peak RSS MB':>13}  goal")
+              f"{'msgs/CPU-s':>12}{'reimport msgs/s':>17}{'peak RSS MB':>13}  goal")
     print(header)
     print("-" * len(header))
     for fmt, backend, n, size_mb, first, again in results:
         rate = n / first["seconds"]
         goal = ("met" if rate >= GOAL_MSGS_PER_S else "MISSED") if (backend, fmt) == ("sqlite", "jsonl") else "-"
         print(f"{fmt:<9}{backend:<11}{n:>11,}{size_mb:>9.0f}{first['seconds']:>10.1f}{rate:>10,.0f}"
-              f"{n / again['seconds']:>17,.0f}{max(first['rss_mb'], again['rss_mb']):>13.0f}  {goal}")
+              f"{n / first['cpu_seconds']:>12,.0f}{n / again['seconds']:>17,.0f}{max(first['rss_mb'], again['rss_mb']):>13.0f}  {goal}")
     for fmt in args.formats.split(","):
         for backend in backends:
             rows = [r for r in results if r[:2] == (fmt, backend)]
