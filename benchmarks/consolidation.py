@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from background_pipelines.config import Settings  # noqa: E402
 from background_pipelines.graph_upkeep import resolve_entities  # noqa: E402
-from background_pipelines.graph_upkeep.normalize import LEGAL_SUFFIXES, name_key, normalize_name  # noqa: E402
+from background_pipelines.graph_upkeep.normalize import name_key, normalize_name  # noqa: E402
 from background_pipelines.llm import get_embedder  # noqa: E402
 from background_pipelines.store import open_store  # noqa: E402
 from background_pipelines.store.schema import entities, entity_merges  # noqa: E402

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import insert, select
 
 from background_pipelines.graph_upkeep.normalize import normalize_name
-from background_pipelines.store.schema import embeddings, entities, entity_merges, facts, messages, relations
+from background_pipelines.store.schema import embeddings, entities, relations
 
 T0 = datetime(2026, 10, 1, 12, 0, 0, 123456)
 

@@ -21,7 +21,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from background_pipelines.graph_upkeep.normalize import NameKey, name_key
 from background_pipelines.store.engine import Store
-from background_pipelines.store.graph_upkeep import load_entities, merge_entity
+from background_pipelines.store.graph_upkeep import load_entities, merge_entities
 from background_pipelines.store.ledger import utcnow
 
 # Tuned on benchmarks/consolidation.py (see its table): candidates need ratio >= FUZZY_CUTOFF on the
@@ -267,9 +267,9 @@ def resolve_entities(store: Store, embedder=None, *, dry_run: bool = False, now:
     if not dry_run:
         now = now or utcnow()
         for s in range(0, len(plans), MERGE_BATCH):
+            batch = [(p.survivor_id, p.merged_id, p.score, p.reason) for p in plans[s : s + MERGE_BATCH]]
             with store.begin() as conn:
-                for p in plans[s : s + MERGE_BATCH]:
-                    result.merge_ids.append(merge_entity(conn, p.survivor_id, p.merged_id, p.score, p.reason, now))
+                result.merge_ids.extend(merge_entities(conn, batch, now))
         result.merges = len(result.merge_ids)
     for p in plans:
         result.by_reason[p.reason] = result.by_reason.get(p.reason, 0) + 1

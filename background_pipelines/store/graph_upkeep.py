@@ -5,11 +5,11 @@ inferred co-occurrence edges. Rows in audit snapshots are JSON-encoded by column
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
-from sqlalchemy.sql.sqltypes import JSON, Boolean, DateTime, LargeBinary
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.sql.sqltypes import Boolean, DateTime, LargeBinary
 
 from background_pipelines.store.engine import Store
 from background_pipelines.store.schema import embeddings, entities, entity_merges, facts, messages, relations
@@ -97,14 +97,78 @@ def _combine(keep: dict, other: dict) -> dict:
     )
 
 
-def merge_entity(conn, survivor_id: int, merged_id: int, score: float, reason: str, now: datetime) -> int:
-    """Fold entity `merged_id` into `survivor_id` inside the caller's transaction: relations move to
-    the survivor (colliding ones combine, links between the two are dropped), the merged name joins
-    the survivor's aliases, the merged entity is deleted. Returns the audit row id."""
-    survivor = conn.execute(select(entities).where(entities.c.id == survivor_id)).mappings().one()
-    merged = conn.execute(select(entities).where(entities.c.id == merged_id)).mappings().one()
-    before: dict[int, dict] = {}
+def _ids_in(conn, column, ids: Sequence[int], *where) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(list(ids)):
+        found.update(r[0] for r in conn.execute(select(column).where(column.in_(chunk), *where)))
+    return found
 
+
+def merge_entities(conn, plans: Sequence[tuple[int, int, float, str]], now: datetime) -> list[int]:
+    """Fold each (survivor_id, merged_id, score, reason) in order, inside the caller's transaction:
+    the merged entity's relations move to the survivor (colliding ones combine, links between the
+    two are dropped), its name joins the survivor's aliases, its entity embeddings and the entity
+    itself are deleted. One audit row per merge holds the before-images; returns their ids.
+
+    A survivor is never merged in the same batch, so which entities have relations or embeddings
+    is read once up front; relations are read per merge only for entities that have some."""
+    if not plans:
+        return []
+    all_ids = sorted({i for p in plans for i in p[:2]})
+    current: dict[int, dict] = {}
+    for chunk in _chunks(all_ids):
+        current.update({r["id"]: dict(r) for r in conn.execute(select(entities).where(entities.c.id.in_(chunk))).mappings()})
+    merged_ids = [p[1] for p in plans]
+    has_relations = _ids_in(conn, relations.c.src_id, merged_ids) | _ids_in(conn, relations.c.dst_id, merged_ids)
+    has_vectors = _ids_in(conn, embeddings.c.item_id, merged_ids, embeddings.c.item_kind == "entity")
+    audits = []
+    for survivor_id, merged_id, score, reason in plans:
+        survivor, merged = current[survivor_id], current[merged_id]
+        before: dict[int, dict] = {}
+        deleted: list[int] = []
+        if merged_id in has_relations:
+            _move_relations(conn, survivor_id, merged_id, before, deleted)
+        emb_rows = []
+        if merged_id in has_vectors:
+            emb_rows = conn.execute(
+                select(embeddings).where(embeddings.c.item_kind == "entity", embeddings.c.item_id == merged_id)
+            ).mappings().all()
+            conn.execute(delete(embeddings).where(embeddings.c.item_kind == "entity", embeddings.c.item_id == merged_id))
+        audits.append(
+            dict(
+                survivor_id=survivor_id,
+                merged_id=merged_id,
+                merged_name=merged["name"],
+                survivor_name=survivor["name"],
+                score=float(score),
+                reason=reason,
+                snapshot=dict(
+                    merged_entity=encode_row(entities, merged),
+                    survivor_entity=encode_row(entities, survivor),
+                    relations_before=[before[k] for k in sorted(before)],
+                    relations_deleted=sorted(deleted),
+                    embeddings=[encode_row(embeddings, e) for e in emb_rows],
+                ),
+                created_at=now,
+            )
+        )
+        aliases = list(survivor["aliases"] or [])
+        for name in [merged["name"], *(merged["aliases"] or [])]:
+            if name != survivor["name"] and name not in aliases:
+                aliases.append(name)
+        current[survivor_id] = dict(survivor, aliases=aliases, updated_at=now)
+    for chunk in _chunks(merged_ids):
+        conn.execute(delete(entities).where(entities.c.id.in_(chunk)))
+    survivors = sorted({p[0] for p in plans})
+    conn.execute(
+        update(entities).where(entities.c.id == bindparam("sid")).values(aliases=bindparam("new_aliases"), updated_at=now),
+        [dict(sid=sid, new_aliases=current[sid]["aliases"]) for sid in survivors],
+    )
+    res = conn.execute(insert(entity_merges).returning(entity_merges.c.id, sort_by_parameter_order=True), audits)
+    return [int(r[0]) for r in res]
+
+
+def _move_relations(conn, survivor_id: int, merged_id: int, before: dict[int, dict], deleted: list[int]) -> None:
     def _snap(row) -> None:
         if row["id"] not in before:
             before[row["id"]] = encode_row(relations, row)
@@ -112,7 +176,6 @@ def merge_entity(conn, survivor_id: int, merged_id: int, score: float, reason: s
     touching = conn.execute(
         select(relations).where(or_(relations.c.src_id == merged_id, relations.c.dst_id == merged_id)).order_by(relations.c.id)
     ).mappings().all()
-    deleted: list[int] = []
     for rel in touching:
         rel = dict(rel)
         _snap(rel)
@@ -140,40 +203,6 @@ def merge_entity(conn, survivor_id: int, merged_id: int, score: float, reason: s
             deleted.append(rel["id"])
         else:
             conn.execute(update(relations).where(relations.c.id == rel["id"]).values(src_id=src, dst_id=dst))
-
-    emb_rows = conn.execute(
-        select(embeddings).where(embeddings.c.item_kind == "entity", embeddings.c.item_id == merged_id)
-    ).mappings().all()
-    if emb_rows:
-        conn.execute(delete(embeddings).where(embeddings.c.item_kind == "entity", embeddings.c.item_id == merged_id))
-
-    aliases = list(survivor["aliases"] or [])
-    for name in [merged["name"], *(merged["aliases"] or [])]:
-        if name != survivor["name"] and name not in aliases:
-            aliases.append(name)
-    conn.execute(update(entities).where(entities.c.id == survivor_id).values(aliases=aliases, updated_at=now))
-    conn.execute(delete(entities).where(entities.c.id == merged_id))
-
-    snapshot = dict(
-        merged_entity=encode_row(entities, merged),
-        survivor_entity=encode_row(entities, survivor),
-        relations_before=[before[k] for k in sorted(before)],
-        relations_deleted=sorted(deleted),
-        embeddings=[encode_row(embeddings, e) for e in emb_rows],
-    )
-    res = conn.execute(
-        insert(entity_merges).values(
-            survivor_id=survivor_id,
-            merged_id=merged_id,
-            merged_name=merged["name"],
-            survivor_name=survivor["name"],
-            score=float(score),
-            reason=reason,
-            snapshot=snapshot,
-            created_at=now,
-        )
-    )
-    return int(res.inserted_primary_key[0])
 
 
 def get_merge(conn, merge_id: int) -> dict | None:
