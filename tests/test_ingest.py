@@ -193,3 +193,42 @@ def test_jsonl_with_byte_order_mark_imports(store, tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + (_line(1) + "\n" + _line(2) + "\n").encode())
     assert detect_format(path) == "jsonl"
     assert ingest_file(path, store, progress=False).inserted == 2
+
+
+def _sqlite_triggers(store) -> list[tuple]:
+    with store.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'messages' ORDER BY name"
+        ).all()
+
+
+def test_sqlite_bulk_import_keeps_full_text_index_in_sync(tmp_path):
+    # ingest_file replays the FTS insert trigger set-based at the end of the transaction; the index
+    # must end up exactly as per-row triggers (record_messages) leave it, and the triggers intact.
+    from background_pipelines.store import open_store
+
+    bulk, per_row = open_store(f"sqlite:///{tmp_path / 'bulk.db'}"), open_store(f"sqlite:///{tmp_path / 'rows.db'}")
+    triggers = _sqlite_triggers(bulk)
+    assert any("AFTER INSERT" in sql for _, sql in triggers)
+    record_messages([json.loads(_line(100, text="warming up the index"))], bulk)  # rows before the import
+    record_messages([json.loads(_line(100, text="warming up the index"))], per_row)
+    lines = [_line(i, text=f"note {i} about Lisbon" if i % 3 == 0 else f"note {i} about Porto") for i in range(40)]
+    ingest_file(_write(tmp_path, "notes.jsonl", lines), bulk, progress=False, batch_size=7)
+    record_messages([json.loads(x) for x in lines], per_row)
+
+    def search(store, word):
+        with store.connect() as conn:
+            ids = conn.exec_driver_sql(f"SELECT rowid FROM messages_fts WHERE messages_fts MATCH '{word}'").scalars().all()
+            return sorted(conn.execute(select(messages.c.external_id).where(messages.c.id.in_(ids))).scalars().all())
+
+    for word in ("lisbon", "porto", "warming"):
+        assert search(bulk, word) == search(per_row, word) != []
+    assert len(search(bulk, "lisbon")) == 14
+    assert _sqlite_triggers(bulk) == triggers
+
+    broken = _write(tmp_path, "broken.jsonl", [_line(200), "{oops"])
+    with pytest.raises(IngestError):
+        ingest_file(broken, bulk, progress=False)
+    assert _sqlite_triggers(bulk) == triggers  # the rollback restored the dropped trigger
+    record_messages([json.loads(_line(300, text="after the rollback"))], bulk)
+    assert search(bulk, "rollback") == ["m300"]

@@ -68,7 +68,8 @@ class CanonicalMessage(BaseModel):
     @model_validator(mode="after")
     def _default_role(self) -> "CanonicalMessage":
         if self.role is None:
-            self.role = "assistant" if self.author_kind == "character" else "user"
+            # straight into the field storage: pydantic's __setattr__ costs ~1 us a record on bulk imports
+            self.__dict__["role"] = "assistant" if self.author_kind == "character" else "user"
         return self
 
 

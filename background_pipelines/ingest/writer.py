@@ -28,7 +28,7 @@ from background_pipelines.ingest.sources import DEFAULT_SESSION_GAP, Record, Ski
 from background_pipelines.ingest.telegram import TelegramSource
 from background_pipelines.store import Store, open_store
 from background_pipelines.store.ledger import utcnow
-from background_pipelines.store.messages import insert_message_values
+from background_pipelines.store.messages import bulk_insert, insert_message_values
 
 BATCH_SIZE = 5000
 _KEPT_PROBLEMS = 1000  # problems kept on the result; all are counted and passed to on_problem
@@ -88,7 +88,7 @@ class _Batcher:
         self.batch.append((
             message.platform or self.platform, message.external_id, message.channel, message.session,
             message.author, message.author_kind, message.role, message.text,
-            created, created.strftime("%Y-%m-%d"), self.now,
+            created, created.date().isoformat(), self.now,
         ))
         if len(self.batch) >= self.batch_size:
             self.flush()
@@ -158,7 +158,7 @@ def ingest_file(
     with open(path, "rb") as raw, _progress_bar(path, path.stat().st_size, progress) as bar:
         reader = CountingReader(raw)
         source = _SOURCES[fmt](path, reader, characters=frozenset(characters), session_gap=session_gap)
-        with store.begin() as conn:
+        with store.begin() as conn, bulk_insert(conn):
             out = _Batcher(conn, report, platform=platform, skip_invalid=skip_invalid, on_problem=on_problem,
                            batch_size=batch_size,
                            abort_hint=f"nothing from {path} was written (fix the record or pass --skip-invalid)")
