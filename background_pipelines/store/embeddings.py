@@ -70,11 +70,13 @@ def save_embeddings(
     model_id: str,
     *,
     force: bool = False,
+    verify: bool = True,
 ) -> int:
     """Store `vectors[i]` for `ids[i]` (idempotent upsert); returns the number of rows written.
 
     Raises EmbeddingModelMismatch when the index holds another model; with `force` the other
     model's vectors of this item_kind are deleted first (the caller is rebuilding the index).
+    `verify=False` skips the model and dim probes: for a caller that ran check_model itself.
     """
     ids = [int(i) for i in ids]
     matrix = np.asarray(vectors)
@@ -93,25 +95,43 @@ def save_embeddings(
     dim = int(matrix.shape[1])
     now = utcnow()
     with store.begin() as conn:
-        if _other_model(conn, item_kind, model_id) is not None:
-            if not force:
-                raise _mismatch(item_kind, _counts(conn, item_kind), model_id)
-            conn.execute(delete(embeddings).where(embeddings.c.item_kind == item_kind, embeddings.c.model != model_id))
-        stored_dim = conn.execute(
-            select(embeddings.c.dim).where(embeddings.c.item_kind == item_kind, embeddings.c.model == model_id).limit(1)
-        ).scalar()
-        if stored_dim is not None:
-            if stored_dim != dim:
-                raise ValueError(
-                    f"save_embeddings({item_kind!r}): model {model_id!r} vectors are stored with dim {stored_dim}, got {dim}"
-                )
-        rows = [
-            dict(item_kind=item_kind, item_id=i, model=model_id, dim=dim, vector=matrix[k].tobytes(), created_at=now)
-            for k, i in enumerate(ids)
-        ]
-        for start in range(0, len(rows), _CHUNK):
-            upsert(conn, embeddings, rows[start : start + _CHUNK], ["item_kind", "item_id"], ["model", "dim", "vector", "created_at"])
-    return len(rows)
+        if verify:
+            _verify(conn, item_kind, model_id, dim, force)
+        if conn.dialect.name == "sqlite":
+            _sqlite_upsert(conn, item_kind, ids, matrix, model_id, dim, now)
+        else:
+            rows = [
+                dict(item_kind=item_kind, item_id=i, model=model_id, dim=dim, vector=matrix[k].tobytes(), created_at=now)
+                for k, i in enumerate(ids)
+            ]
+            for start in range(0, len(rows), _CHUNK):
+                upsert(conn, embeddings, rows[start : start + _CHUNK], ["item_kind", "item_id"], ["model", "dim", "vector", "created_at"])
+    return len(ids)
+
+
+def _verify(conn, item_kind: str, model_id: str, dim: int, force: bool) -> None:
+    """One model per index (deleting the others when `force`), one dim per model."""
+    if _other_model(conn, item_kind, model_id) is not None:
+        if not force:
+            raise _mismatch(item_kind, _counts(conn, item_kind), model_id)
+        conn.execute(delete(embeddings).where(embeddings.c.item_kind == item_kind, embeddings.c.model != model_id))
+    stored_dim = conn.execute(
+        select(embeddings.c.dim).where(embeddings.c.item_kind == item_kind, embeddings.c.model == model_id).limit(1)
+    ).scalar()
+    if stored_dim is not None and stored_dim != dim:
+        raise ValueError(f"save_embeddings({item_kind!r}): model {model_id!r} vectors are stored with dim {stored_dim}, got {dim}")
+
+
+def _sqlite_upsert(conn, item_kind: str, ids: list[int], matrix: np.ndarray, model_id: str, dim: int, now) -> None:
+    """The same upsert through sqlite3's C executemany: Core's per-row compilation halved the embedding
+    pipeline's rate (benchmarks/embedding.py). created_at in SQLAlchemy's SQLite DateTime format."""
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    conn.exec_driver_sql(
+        "INSERT INTO embeddings (item_kind, item_id, model, dim, vector, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (item_kind, item_id) DO UPDATE SET model = excluded.model, dim = excluded.dim, "
+        "vector = excluded.vector, created_at = excluded.created_at",
+        [(item_kind, i, model_id, dim, row.tobytes(), stamp) for i, row in zip(ids, matrix)],
+    )
 
 
 def load_embeddings(
