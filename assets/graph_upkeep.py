@@ -78,13 +78,15 @@ def definitions(settings: Settings) -> dg.Definitions:
         retry_policy=COGNITION.retry_policy(),
     )
     def graph_enrichment(store: StoreResource) -> dg.MaterializeResult:
-        r = enrich_cooccurrence(store.store())
+        s = store.settings()
+        r = enrich_cooccurrence(store.store(), factor=s.graph_decay_factor, threshold=s.graph_expire_below)
         return dg.MaterializeResult(
             metadata={
                 "inferred_added": r.inserted,
                 "inferred_refreshed": r.updated,
                 "pairs_seen": r.pairs_seen,
                 "already_explicit": r.skipped_explicit,
+                "too_old_to_add": r.stale,
                 "sessions": r.sessions,
                 "dagster/row_count": r.inserted + r.updated,
                 "preview": dg.MetadataValue.md(r.preview()),

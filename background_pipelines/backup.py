@@ -394,6 +394,9 @@ def restore_store(source: Path, into_url: str) -> RestoreResult:
     probe = make_engine(into_url)
     try:
         filled = _nonempty_tables(probe)
+    except Exception as exc:  # the driver's message may carry connection details: keep its first line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise BackupError(f"cannot open the restore target {masked}: {type(exc).__name__}: {first}") from None
     finally:
         probe.dispose()
     if filled:

@@ -31,7 +31,8 @@ def _meta(result, key):
 def test_upkeep_assets_materialize_with_counts(store, bgp_env, tmp_path, monkeypatch):
     monkeypatch.setenv("BGP_BACKUP_DIR", str(tmp_path / "backups"))
     ids = build_graph(store)
-    with store.begin() as conn:  # one relation last seen 200 days ago: decays below the floor
+    with store.begin() as conn:  # everything seen yesterday but the lives_in relations (200 days ago)
+        conn.execute(update(relations).values(last_seen=utcnow() - timedelta(days=1)))
         conn.execute(update(relations).where(relations.c.predicate == "lives_in").values(last_seen=utcnow() - timedelta(days=200)))
     settings = Settings.from_env()
     resources = {"store": StoreResource(), "llm": LLMResource()}

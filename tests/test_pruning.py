@@ -61,11 +61,14 @@ def test_cooccurrence_adds_inferred_edges_once(store):
         rel(conn, a, "works_at", acme, msgs=[mids["s1-0"], mids["s2-0"]])
         rel(conn, a, "visited", paris, msgs=[mids["s1-1"], mids["s2-1"]])
         rel(conn, a, "visited", berlin, msgs=[mids["s3-0"]])
-    result = enrich_cooccurrence(store, min_sessions=2)
+    long_after = datetime(2027, 3, 1)  # 0.4 x 0.97^120 < 0.1: decay would expire it at once
+    stale = enrich_cooccurrence(store, min_sessions=2, now=long_after)
+    assert stale.inserted == 0 and stale.stale == 1
+    result = enrich_cooccurrence(store, min_sessions=2, now=NOW)
     assert result.inserted == 1 and result.skipped_explicit == 2  # alice-acme, alice-paris are explicit
     with store.connect() as conn:
         inferred = conn.execute(select(relations).where(relations.c.inferred.is_(True))).mappings().all()
     assert [(r["src_id"], r["predicate"], r["dst_id"]) for r in inferred] == [(acme, "co_occurs_with", paris)]
     assert sorted(inferred[0]["source_message_ids"]) == sorted(mids[k] for k in ("s1-0", "s1-1", "s2-0", "s2-1"))
-    again = enrich_cooccurrence(store, min_sessions=2)
+    again = enrich_cooccurrence(store, min_sessions=2, now=long_after)  # an existing edge is kept, not re-judged
     assert (again.inserted, again.updated) == (0, 0)

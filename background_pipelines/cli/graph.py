@@ -94,8 +94,9 @@ def _unmerge(args) -> int:
 
 
 def _enrich(args) -> int:
-    _, store = _ctx()
-    print(enrich_cooccurrence(store).preview().replace("**", ""))
+    settings, store = _ctx()
+    result = enrich_cooccurrence(store, factor=settings.graph_decay_factor, threshold=settings.graph_expire_below)
+    print(result.preview().replace("**", ""))
     return 0
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import combinations
+
+from background_pipelines.graph_upkeep.decay import DEFAULT_FACTOR, DEFAULT_THRESHOLD, strength
+from background_pipelines.store.ledger import utcnow
 
 from background_pipelines.store.engine import Store
 from background_pipelines.store.graph_upkeep import (
     explicit_pairs,
+    inferred_pairs,
     mention_sources,
     message_sessions,
     upsert_cooccurrence,
@@ -26,16 +31,27 @@ class EnrichmentResult:
     inserted: int = 0
     updated: int = 0
     skipped_explicit: int = 0
+    stale: int = 0  # pairs last seen together too long ago to start an edge
 
     def preview(self) -> str:
         return (
             f"{self.sessions} sessions, {self.pairs_seen} co-occurring pairs: **{self.inserted}** inferred edges added, "
-            f"{self.updated} refreshed, {self.skipped_explicit} already explicit"
+            f"{self.updated} refreshed, {self.skipped_explicit} already explicit, {self.stale} too old to add"
         )
 
 
-def enrich_cooccurrence(store: Store, *, min_sessions: int = MIN_SESSIONS) -> EnrichmentResult:
-    """Add or refresh inferred co-occurrence edges (weight = min(1, shared sessions / 5))."""
+def enrich_cooccurrence(
+    store: Store,
+    *,
+    min_sessions: int = MIN_SESSIONS,
+    factor: float = DEFAULT_FACTOR,
+    threshold: float = DEFAULT_THRESHOLD,
+    now: datetime | None = None,
+) -> EnrichmentResult:
+    """Add or refresh inferred co-occurrence edges (weight = min(1, shared sessions / 5)). A pair
+    whose decayed strength is already below the expiry floor gets no new edge: decay would expire
+    it at once and pruning delete it, night after night."""
+    now = now or utcnow()
     sources = mention_sources(store)
     msg = message_sessions(store, (m for _, _, ids in sources for m in ids))
     per_session: dict[str, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
@@ -54,6 +70,7 @@ def enrich_cooccurrence(store: Store, *, min_sessions: int = MIN_SESSIONS) -> En
             pair_sessions[(a, b)].add(session)
             pair_messages[(a, b)] |= ents[a] | ents[b]
     explicit = explicit_pairs(store)
+    existing = inferred_pairs(store)
     result = EnrichmentResult(sessions=len(per_session), pairs_seen=len(pair_sessions))
     edges = []
     for pair, sessions in sorted(pair_sessions.items()):
@@ -65,6 +82,9 @@ def enrich_cooccurrence(store: Store, *, min_sessions: int = MIN_SESSIONS) -> En
         mids = sorted(pair_messages[pair])
         times = [msg[m][1] for m in mids]
         n = len(sessions)
+        if strength(min(1.0, n / 5.0), max(times), now, factor) < threshold and pair not in existing:
+            result.stale += 1
+            continue
         edges.append(
             dict(
                 src_id=pair[0], dst_id=pair[1], weight=min(1.0, n / 5.0), confidence=round(1 - 1 / (1 + n), 4),

@@ -391,6 +391,15 @@ def explicit_pairs(store: Store) -> set[tuple[int, int]]:
         return {(min(a, b), max(a, b)) for a, b in rows}
 
 
+def inferred_pairs(store: Store) -> set[tuple[int, int]]:
+    """(src, dst) of the inferred co-occurrence edges already stored."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(relations.c.src_id, relations.c.dst_id).where(relations.c.predicate == COOCCURS, relations.c.inferred.is_(True))
+        )
+        return {(a, b) for a, b in rows}
+
+
 def upsert_cooccurrence(store: Store, edges: Sequence[dict]) -> tuple[int, int]:
     """Write inferred co-occurrence edges keyed by (src, dst): insert new ones, refresh changed ones.
     Returns (inserted, updated); an unchanged edge is not rewritten."""
