@@ -5,7 +5,6 @@ OpenAI-compatible server (a rerun makes 0 requests), failures in the ledger, the
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from datetime import datetime
 
 import dagster as dg

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from background_pipelines.character.days import parse_day
 from background_pipelines.character.lexicon import clip
+from background_pipelines.character.material import check_selection
 from background_pipelines.character.prompting import persona_system
 from background_pipelines.character.result import StepResult, add_usage, md_table
 from background_pipelines.character.runner import record_outcome_failures
@@ -88,6 +89,7 @@ def share_gossip(
     """Share the significance-3 events of each of `days` (UTC message days); `characters` restricts the
     receivers. See the module docstring."""
     days = list(days)
+    check_selection(store, days, list(characters) if characters else None)
     result = StepResult(stage=STAGE, days=days, usage=Usage(backend=gateway.backend, model=gateway.model))
     profiles = cstore.character_profiles(store)
     due: list[tuple[GossipInput, dict]] = []

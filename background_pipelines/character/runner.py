@@ -109,5 +109,3 @@ def run_character_days(
     result.preview = preview(shown) if shown else "_no active characters with material on these days_"
     return result
 
-
-__all__ = ["run_character_days", "record_outcome_failures", "CharacterDay"]

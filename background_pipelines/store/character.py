@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, func, select
 
 from background_pipelines.store import ledger as ledger_store
-from background_pipelines.store.engine import Store, insert_ignore, upsert
+from background_pipelines.store.engine import Store, upsert
 from background_pipelines.store.ledger import utcnow
 from background_pipelines.store.schema import (
     channel_summaries,
@@ -552,27 +552,3 @@ def channel_summary_rows(store: Store, channel: str | None = None, days: Sequenc
         q = q.where(channel_summaries.c.day.in_(list(days)))
     with store.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
-
-
-# -- forgetting -----------------------------------------------------------------------------------
-
-
-def rows_citing(store: Store, table_name: str, message_ids: Iterable[int]) -> list[int]:
-    """Ids of rows of `table_name` whose source_message_ids cite any of `message_ids` (a scan of the
-    table's JSON column: these tables hold one row per character-day or window, so they stay small)."""
-    wanted = {int(i) for i in message_ids}
-    table = table_of(table_name)
-    column = table.c[SOURCE_COLUMNS[table_name]]
-    with store.connect() as conn:
-        return [rid for rid, ids in conn.execute(select(table.c.id, column)) if wanted.intersection(id_list(ids))]
-
-
-def delete_rows(store: Store, table_name: str, ids: Sequence[int]) -> int:
-    """Delete rows of one of this module's tables by id; returns rows deleted."""
-    table = table_of(table_name)
-    n = 0
-    with store.begin() as conn:
-        for chunk in _chunks(sorted(set(int(i) for i in ids))):
-            n += conn.execute(delete(table).where(table.c.id.in_(chunk))).rowcount or 0
-    return n
-
