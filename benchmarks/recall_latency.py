@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -213,6 +214,7 @@ def run_backend(backend: str, args, pg_url: str | None) -> list[tuple]:
         return rows
     finally:
         store.engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)  # the 1M-message SQLite file is a few GB
         if admin is not None:
             with admin.connect() as c:
                 c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}"')

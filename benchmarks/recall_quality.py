@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     fused = table[("all", "fused")]["recall@10"]
     print(f"goal: fused recall@10 beats every single mode (all questions): {'MET' if fused > best_single else 'NOT MET'} "
           f"(fused {fused:.3f} vs best single {best_single:.3f})")
+    store.engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import String, and_, cast, exists, func, select
+from sqlalchemy import String, cast, func, select
 
 from background_pipelines.store.engine import Store
 from background_pipelines.store.schema import facts, ledger, messages, summaries
 
-_CHUNK = 500
+_CHUNK = 1000
 
 
 def messages_after(store: Store, after_id: int, limit: int) -> list[dict]:
@@ -64,18 +64,25 @@ def unsummarised(store: Store, sessions: Iterable[str]) -> dict[str, dict]:
 def unprocessed_user_messages(store: Store, since: datetime, stage: str) -> dict[str, dict]:
     """{day: {count, max_id}} of user messages created at/after `since` that `stage` has not done.
 
-    Ledger items are message ids as strings (the message-level stages' convention).
+    Ledger items are message ids as strings (the message-level stages' convention). The ledger test
+    is a correlated scalar subquery on purpose: a primary-key probe per message of the window, where
+    NOT EXISTS lets PostgreSQL plan a hash anti-join over the whole ledger (cost growing with history).
     """
-    done = exists().where(
-        and_(
-            ledger.c.stage == stage,
-            ledger.c.item == cast(messages.c.id, String),
-            ledger.c.status == "done",
-        )
+    done = (
+        select(func.count())
+        .where(ledger.c.stage == stage, ledger.c.item == cast(messages.c.id, String), ledger.c.status == "done")
+        .correlate(messages)
+        .scalar_subquery()
     )
     q = (
         select(messages.c.day, func.count(), func.max(messages.c.id))
-        .where(messages.c.created_at >= since, messages.c.author_kind == "user", ~done)
+        .where(
+            # the day bound lets SQLite range-scan ix_messages_day instead of walking the whole index
+            messages.c.day >= since.strftime("%Y-%m-%d"),
+            messages.c.created_at >= since,
+            messages.c.author_kind == "user",
+            done == 0,
+        )
         .group_by(messages.c.day)
     )
     with store.connect() as conn:
