@@ -147,3 +147,18 @@ def test_the_migration_creates_exactly_the_tables_schema_py_declares(store):
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     mine = [d for d in diff if any(t in str(d) for t in TABLES_OWNED)]
     assert mine == []
+
+
+def test_the_nightly_job_covers_every_active_character_in_one_run(week, store):
+    """The nightly job the schedules start (sensors/jobs.py) runs the character assets once for the
+    partition, for every active character: never one run per character."""
+    from background_pipelines.definitions import build_definitions
+
+    job = build_definitions(Settings.from_env()).resolve_job_def("nightly_job")
+    result = job.execute_in_process(partition_key=START, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    done = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"diaries", "dreams", "goal_strategies", "reflections", "gossip", "channel_summaries"} <= done
+    expected = {(c, START) for c in week["active"][START]}
+    for table in ("diaries", "dreams", "goal_strategies"):
+        assert {(r["character"], r["day"]) for r in character_day_rows(store, table)} == expected
