@@ -247,3 +247,28 @@ def test_minute_window_holds_requests_past_the_limit():
 
     times = asyncio.run(three_acquires())
     assert times[1] < 0.3 <= times[2]  # the third waits for the first to leave the window
+
+
+def test_rpm_window_is_shared_across_runs_of_one_gateway(store, srv):
+    gw = make_gateway(store, srv, rpm=1000)
+    gw.run(SUMMARIZE, ["a", "b"])
+    gw.run(SUMMARIZE, ["c"])  # a second event loop: the window (and its lock) must carry over
+    assert gw._rpm_window._used == 3
+
+
+def test_an_unexpected_error_fails_its_item_only(store, srv):
+    srv.script("summarize", lambda r: {"summary": "ok", "meaningfulness": 3})
+    from background_pipelines.llm import Task
+    from llm_helpers import Summary
+
+    class Exploding(Summary):
+        @classmethod
+        def model_validate(cls, *a, **k):
+            if "boom" in str(a):
+                raise RuntimeError("validator crashed")
+            return super().model_validate(*a, **k)
+
+    task = Task("summarize", Exploding, prompt=lambda t: [{"role": "user", "content": t}], offline=lambda t: None)
+    srv.script("summarize", lambda r: {"summary": first_user_text(r), "meaningfulness": 3})
+    outcomes, usage = make_gateway(store, srv).run(task, ["fine", "boom"])
+    assert outcomes[0].ok and outcomes[1].error == "internal_error" and "validator crashed" in outcomes[1].detail

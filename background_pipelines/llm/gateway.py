@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from background_pipelines.config import Secret, Settings
 from background_pipelines.llm import structured
+from background_pipelines.llm.limits import MinuteWindow
 from background_pipelines.llm.prices import cost_usd, parse_prices, price_for
 from background_pipelines.llm.structured import MODES, AnswerError, parse_answer
 from background_pipelines.llm.task import Outcome, Task, Usage
@@ -96,6 +97,8 @@ class Gateway:
         self.use_cache = use_cache
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self._mode = 0  # index into structured.MODES; only moves down, remembered for this gateway
+        self._rpm_window = MinuteWindow(rpm) if rpm else None
+        self._tpm_window = MinuteWindow(tpm) if tpm else None
         if self.backend == "openai" and store is None and (use_cache or daily_budget_usd is not None):
             raise ValueError("Gateway: the cache and the daily budget need a store (pass store=, or use_cache=False)")
         if self.backend == "openai" and daily_budget_usd is not None and price_for(self.prices, self.model) is None:
@@ -221,11 +224,13 @@ class Gateway:
             tpm=self.tpm,
             backoff_base=self.backoff_base,
             backoff_cap=self.backoff_cap,
+            rpm_window=self._rpm_window,
+            tpm_window=self._tpm_window,
         )
         try:
             async with transport:
                 order = list(prepared)
-                results = await asyncio.gather(*(self._item(transport, task, prepared[i][0], batch) for i in order))
+                results = await asyncio.gather(*(self._guarded(transport, task, prepared[i][0], batch) for i in order))
             for i, outcome in zip(order, results):
                 outcomes[i] = outcome
                 if outcome.ok and use_cache:
@@ -268,6 +273,14 @@ class Gateway:
             batch.budget_logged = True
             log.warning(message)
         return message
+
+    async def _guarded(self, transport: Transport, task: Task, messages: list[dict], batch: _Batch) -> Outcome:
+        """_item, with anything unforeseen turned into that item's failure instead of the batch's."""
+        try:
+            return await self._item(transport, task, messages, batch)
+        except Exception as exc:
+            log.exception("%s: unexpected error answering one item", task.name)
+            return Outcome(ok=False, error="internal_error", detail=transport._scrub(f"{type(exc).__name__}: {exc}")[:500])
 
     async def _item(self, transport: Transport, task: Task, messages: list[dict], batch: _Batch) -> Outcome:
         """One input: ask, validate, repair once; every path ends in an Outcome."""

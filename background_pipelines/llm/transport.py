@@ -71,6 +71,8 @@ class Transport:
     tpm: int | None = None
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
+    rpm_window: MinuteWindow | None = field(default=None, repr=False)  # shared windows outlive one run
+    tpm_window: MinuteWindow | None = field(default=None, repr=False)
     retried: dict[str, int] = field(default_factory=dict)  # classification -> retried attempts
     requests: int = 0  # HTTP requests sent (attempts, not items)
 
@@ -80,8 +82,8 @@ class Transport:
         if self.max_attempts < 1:
             raise ValueError(f"BGP_LLM_MAX_ATTEMPTS must be >= 1, got {self.max_attempts}")
         self._semaphore = asyncio.Semaphore(self.max_concurrency)
-        self._rpm = MinuteWindow(self.rpm) if self.rpm else None
-        self._tpm = MinuteWindow(self.tpm) if self.tpm else None
+        self._rpm = self.rpm_window or (MinuteWindow(self.rpm) if self.rpm else None)
+        self._tpm = self.tpm_window or (MinuteWindow(self.tpm) if self.tpm else None)
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key.reveal()}"
