@@ -35,7 +35,9 @@ NON_TOPICS = frozenset(
     perfect lovely awful terrible amazing old new young whole every another even ever since while though
     which whose those being having doing going coming saying talking asking telling thinking feeling
     bake baking taught teach learn learned showed show offered offer might must shall would could should
-    passed pass invited invite brought bring calm calmed hold holding sounds sound sounded""".split()
+    passed pass invited invite brought bring calm calmed hold holding sounds sound sounded until unless
+    discuss discussed fair word words mark marks matey reading read says whatever ever anyway quite rather
+    minute minutes hour hours lately probably definitely actually basically literally""".split()
 )
 
 POSITIVE = frozenset(
