@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import warnings
 
 import dagster as dg
 
@@ -18,6 +19,8 @@ _PACKAGES = ("assets", "sensors")
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
+    # backfill_policy and multi_observable_source_asset are marked beta; we use them on purpose.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from assets.resources import default_resources
 
     parts: list[dg.Definitions] = []

@@ -110,7 +110,9 @@ def pg_dagster_instance(tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(Path(__file__).resolve().parents[1] / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_PG_URL", url.set(database=name).render_as_string(hide_password=False))
+    for var, value in (("HOST", url.host or "127.0.0.1"), ("PORT", str(url.port or 5432)),
+                       ("USER", url.username or "postgres"), ("PASSWORD", url.password or ""), ("DB", name)):
+        monkeypatch.setenv(f"DAGSTER_PG_{var}", value)
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         yield instance
