@@ -39,11 +39,11 @@ JOB_SPECS = (
     JobSpec("knowledge_job", "knowledge", ("extracted_facts", "knowledge_graph"), SENSORY, True, "enable_runtime_fact_extraction"),
     JobSpec("reflections_job", "reflections", ("reflections",), COGNITION, True),
     JobSpec("insights_job", "insights", ("insights",), COGNITION, True),
-    JobSpec("nightly_job", "nightly",
-            ("diaries", "dreams", "goal_strategies", "reflections", "gossip", "channel_summaries", "graph_enrichment"),
-            COGNITION, True),
-    JobSpec("nightly_upkeep_job", "upkeep", ("graph_consolidation", "graph_decay", "store_backup"), ACTION, False),
-    JobSpec("drift_job", "daily", ("drift_observations",), COGNITION, True),
+    # reflections are also swept nightly (their sensor handles the day's new summaries)
+    JobSpec("nightly_job", "nightly", ("diaries", "dreams", "goal_strategies", "reflections", "gossip"), COGNITION, True),
+    JobSpec("channel_summaries_job", "channel", ("channel_summaries",), COGNITION, True),
+    JobSpec("nightly_upkeep_job", "upkeep", ("graph_consolidation", "graph_decay", "graph_enrichment", "store_backup"), ACTION, False),
+    JobSpec("drift_job", "daily", ("drift_observations",), COGNITION, False),  # embeddings only
     JobSpec("weekly_upkeep_job", "weekly", ("graph_pruning",), ACTION, False),
 )
 SPECS = {s.name: s for s in JOB_SPECS}

@@ -1,5 +1,6 @@
 """Schedules in BGP_TIMEZONE: nightly cognition and upkeep at BGP_NIGHTLY_HOUR for yesterday's
-partition, daily drift observation, weekly graph pruning, and the cleanup every 48 hours.
+partition, daily drift observation, weekly graph pruning, channel summaries every 6 h (UTC windows),
+and the cleanup every 48 hours.
 
 48 h: cron cannot say "every 48 h" ("*/2" in the day field restarts each month, so the 31st and
 the 1st both run). The cleanup schedule ticks daily and skips unless its job last ran >= 47 h ago
@@ -63,6 +64,23 @@ def partition_schedule(name: str, built: BuiltJob, hour: int, settings: Settings
     return _schedule
 
 
+def build_channel_schedule(settings: Settings, built: BuiltJob) -> dg.ScheduleDefinition:
+    """Every 6 h (UTC, as channel windows are): the UTC day whose latest window has just ended."""
+    daily = daily_partitions(settings)
+
+    @dg.schedule(
+        name="channel_summaries_schedule", job=built.job, cron_schedule="5 */6 * * *", execution_timezone="UTC",
+        default_status=schedule_status(settings), description="Channel summaries of the 6-hour windows that just ended",
+    )
+    def channel_summaries_schedule(context: dg.ScheduleEvaluationContext):
+        key = (_tick_time(context).astimezone(timezone.utc) - timedelta(hours=6)).date().isoformat()
+        if not daily.has_partition_key(key):
+            return dg.SkipReason(f"{key} is not a partition (BGP_START_DATE={settings.start_date})")
+        return dg.RunRequest(run_key=f"channel_summaries_schedule:{_tick_time(context):%Y-%m-%dT%H}", partition_key=key)
+
+    return channel_summaries_schedule
+
+
 def build_cleanup_schedule(settings: Settings) -> dg.ScheduleDefinition:
     zone(settings)
 
@@ -101,6 +119,8 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         for name, job, hour, weekday, desc in wanted
         if job in jobs
     ]
+    if "channel_summaries_job" in jobs:
+        out.append(build_channel_schedule(settings, jobs["channel_summaries_job"]))
     return out + [build_cleanup_schedule(settings)]
 
 

@@ -9,8 +9,7 @@ import pytest
 from background_pipelines.config import Settings
 from background_pipelines.definitions import build_definitions
 
-COGNITION_LLM = {"reflections", "insights", "diaries", "dreams", "goal_strategies", "drift_observations", "gossip",
-                 "channel_summaries"}
+COGNITION_LLM = {"reflections", "insights", "diaries", "dreams", "goal_strategies", "gossip", "channel_summaries"}
 
 # flag -> what must disappear (intersected with what exists with every flag on: assets still being
 # written elsewhere count once they exist)
@@ -21,17 +20,18 @@ EXPECTED_REMOVED = {
     "ENABLE_DREAM_SEQUENCES": dict(assets={"dreams"}, jobs=set(), sensors=set(), schedules=set()),
     "ENABLE_GOAL_STRATEGIST": dict(assets={"goal_strategies"}, jobs=set(), sensors=set(), schedules=set()),
     "BGP_CHAT_LLM_ENABLED": dict(
-        assets={"session_summaries", "extracted_facts", "knowledge_graph", "graph_enrichment"} | COGNITION_LLM,
-        jobs={"summaries_job", "knowledge_job", "reflections_job", "insights_job", "nightly_job", "drift_job"},
+        assets={"session_summaries", "extracted_facts", "knowledge_graph"} | COGNITION_LLM,
+        jobs={"summaries_job", "knowledge_job", "reflections_job", "insights_job", "nightly_job", "channel_summaries_job"},
         sensors={"reflections_sensor", "insights_sensor"},
-        schedules={"nightly_schedule", "drift_schedule"},
+        schedules={"nightly_schedule", "channel_summaries_schedule"},
     ),
 }
 # non-LLM upkeep that must survive BGP_CHAT_LLM_ENABLED=false whenever it exists
 UPKEEP = dict(
-    assets={"message_embeddings", "graph_decay", "graph_pruning", "store_backup", "graph_consolidation"},
-    jobs={"cleanup_job", "nightly_upkeep_job", "weekly_upkeep_job"},
-    schedules={"cleanup_schedule", "nightly_upkeep_schedule", "weekly_upkeep_schedule"},
+    assets={"message_embeddings", "graph_decay", "graph_pruning", "store_backup", "graph_consolidation", "graph_enrichment",
+            "drift_observations"},
+    jobs={"cleanup_job", "nightly_upkeep_job", "weekly_upkeep_job", "drift_job"},
+    schedules={"cleanup_schedule", "nightly_upkeep_schedule", "weekly_upkeep_schedule", "drift_schedule"},
 )
 
 

@@ -51,7 +51,7 @@ def test_nightly_partition_is_yesterday_in_the_configured_timezone(bgp_env, monk
     assert [(r.partition_key, r.run_key) for r in data.run_requests] == [(expected, f"probe_schedule:{expected}")]
     # every partitioned schedule of the code location agrees
     for s in build_schedules(settings):
-        if s.name == "cleanup_schedule":
+        if s.name in ("cleanup_schedule", "channel_summaries_schedule"):
             continue
         reqs = _evaluate(s, when, settings=settings).run_requests
         assert [r.partition_key for r in reqs] in ([expected], [None]), s.name
@@ -66,6 +66,16 @@ def test_nightly_hour_and_timezone_come_from_settings(bgp_env, monkeypatch):
     for name, cron in (("nightly_schedule", "0 1 * * *"), ("drift_schedule", "0 2 * * *"), ("weekly_upkeep_schedule", "0 3 * * 0")):
         if name in schedules:
             assert schedules[name].cron_schedule == cron
+
+
+@pytest.mark.parametrize("tick, expected", [(datetime(2026, 11, 21, 0, 5), "2026-11-20"), (datetime(2026, 11, 21, 6, 5), "2026-11-21")])
+def test_channel_summaries_close_the_utc_day_whose_window_just_ended(bgp_env, monkeypatch, tick, expected):
+    settings = _settings(monkeypatch, "Asia/Tokyo")  # channel windows are UTC whatever BGP_TIMEZONE says
+    sched = {s.name: s for s in build_schedules(settings)}.get("channel_summaries_schedule")
+    if sched is None:
+        pytest.skip("no channel_summaries asset in this code location")
+    data = _evaluate(sched, tick.replace(tzinfo=timezone.utc), settings=settings)
+    assert [r.partition_key for r in data.run_requests] == [expected]
 
 
 def test_yesterday_before_the_start_date_is_skipped(bgp_env, monkeypatch):
