@@ -50,7 +50,7 @@ class Scope:
     texts: list[str] = field(default_factory=list)  # the forgotten texts, in memory only (cache scan)
     removed: dict[str, set[int]] = field(default_factory=dict)  # table -> ids deleted
     removed_texts: list[str] = field(default_factory=list)  # texts of deleted derived rows (cache scan)
-    rederive: set[tuple[str, str]] = field(default_factory=set)  # (table, day) whose rows must be redone
+    rederive: set[tuple[str, str, str]] = field(default_factory=set)  # (table, day, character or "") to redo
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> {action: rows}
 
     def count(self, table: str, action: str, n: int) -> None:
@@ -165,7 +165,7 @@ def _summaries(conn, scope: Scope) -> None:
         if scope.message_ids.intersection(_ids(mids)) or set(scope.users).intersection(_names(who)):
             gone.add(int(sid))
             scope.sessions.add(session)
-            scope.rederive.add(("summaries", day))
+            scope.rederive.add(("summaries", day, ""))
             scope.removed_texts.append(text)
     # the session's remaining messages are summarised again on the next run of its day (ledger cleared)
     scope.count("summaries", DELETE, _delete_ids(conn, summaries, gone))
@@ -245,10 +245,13 @@ def _ledger(conn, scope: Scope) -> None:
             or_(ledger.c.item.like(f"%{_like(name)}%", escape="\\"), ledger.c.error.like(f"%{_like(name)}%", escape="\\"))
         )
         doomed.update((s, i) for s, i, e in conn.execute(q) if pattern.search(i) or (e and pattern.search(e)))
-    for table, day in sorted(scope.rederive):
+    for table, day, character in sorted(scope.rederive):
         if table == "summaries":
             continue  # cleared above through the session items
-        q = select(ledger.c.stage, ledger.c.item).where(ledger.c.item.like(f"%{day}%"))
+        # the item naming that day (and that character, for per-character rows such as diaries)
+        q = select(ledger.c.stage, ledger.c.item).where(ledger.c.item.like(f"%{_like(day)}%", escape="\\"))
+        if character:
+            q = q.where(ledger.c.item.like(f"%{_like(character)}%", escape="\\"))
         doomed.update(conn.execute(q).all())
     n = 0
     for stage, item in sorted(doomed):
@@ -343,7 +346,7 @@ def _by_convention(table_name: str) -> Callable:
     def apply(conn, scope: Scope) -> None:
         table = metadata.tables[table_name]
         cols = convention_columns(table)
-        extra = [c for c in ("id", "day", "text") if c in table.c]
+        extra = [c for c in ("id", "day", "character", "text") if c in table.c]
         doomed: list[dict] = []
         for r in conn.execute(select(*[table.c[c] for c in dict.fromkeys(cols + extra)])):
             row = r._mapping
@@ -366,7 +369,7 @@ def _by_convention(table_name: str) -> Callable:
             raise ForgetError(f"forget: table {table_name!r} has no id column; register a rule for it (forget.register)")
         for row in doomed:
             if row.get("day"):
-                scope.rederive.add((table_name, row["day"]))
+                scope.rederive.add((table_name, row["day"], row.get("character") or ""))
             if row.get("text"):
                 scope.removed_texts.append(row["text"])
         scope.gone(table_name).update(int(r["id"]) for r in doomed)

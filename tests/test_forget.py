@@ -95,6 +95,7 @@ def test_forget_user_keeps_other_users_rows(seeded):
         items = set(conn.execute(select(ledger.c.item)).scalars())
         assert {str(ids["messages"][x]) for x in ("b1", "b2", "b3")} <= items and "s-bob-luna" in items
         assert "Luna|2026-10-03" in items and "Luna|2026-10-02" not in items
+        assert "2026-10-02" in items and "bob|Luna" in items  # same day, not the diary's character: kept
         assert not any("alice" in i for i in items) and "s-alice-luna" not in items
         for table, rows in bob_before.items():
             t = metadata.tables[table]
