@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -20,9 +22,14 @@ def _settings(monkeypatch, tz):
     return Settings.from_env()
 
 
+@functools.lru_cache(maxsize=16)
+def _defs(settings: Settings) -> dg.Definitions:
+    return build_definitions(settings)
+
+
 def _evaluate(schedule, when, instance=None, settings=None):
     """Evaluate `schedule` inside the code location (plus itself, for probe schedules)."""
-    defs = build_definitions(settings or Settings.from_env())
+    defs = _defs(settings or Settings.from_env())
     if schedule.name not in {s.name for s in defs.get_repository_def().schedule_defs}:
         defs = dg.Definitions.merge(defs, dg.Definitions(schedules=[schedule]))
     if instance is None:
