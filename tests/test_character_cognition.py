@@ -158,7 +158,7 @@ def test_the_nightly_job_covers_every_active_character_in_one_run(week, store):
     result = job.execute_in_process(partition_key=START, instance=dg.DagsterInstance.ephemeral())
     assert result.success
     done = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert {"diaries", "dreams", "goal_strategies", "reflections", "gossip", "channel_summaries"} <= done
+    assert {"diaries", "dreams", "goal_strategies", "reflections", "gossip"} <= done
     expected = {(c, START) for c in week["active"][START]}
     for table in ("diaries", "dreams", "goal_strategies"):
         assert {(r["character"], r["day"]) for r in character_day_rows(store, table)} == expected
