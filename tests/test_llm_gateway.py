@@ -272,3 +272,17 @@ def test_an_unexpected_error_fails_its_item_only(store, srv):
     srv.script("summarize", lambda r: {"summary": first_user_text(r), "meaningfulness": 3})
     outcomes, usage = make_gateway(store, srv).run(task, ["fine", "boom"])
     assert outcomes[0].ok and outcomes[1].error == "internal_error" and "validator crashed" in outcomes[1].detail
+
+
+def test_price_table_overrides_and_bad_values_are_named():
+    from background_pipelines.config import ConfigError
+    from background_pipelines.llm.prices import cost_usd, parse_prices
+
+    table = parse_prices('{"my-local-model": [0.5, 1.5]}')
+    assert cost_usd(table, "my-local-model", 1_000_000, 1_000_000) == pytest.approx(2.0)
+    assert cost_usd(table, "openai/gpt-4o-mini", 1_000_000, 0) == pytest.approx(0.15)  # OpenRouter-style name
+    assert cost_usd(table, "llama3.1:8b", 10**6, 10**6) == 0.0  # unknown (local) models are free
+    with pytest.raises(ConfigError, match=r"BGP_LLM_PRICES\['m'\]"):
+        parse_prices('{"m": [1]}')
+    with pytest.raises(ConfigError, match="BGP_LLM_PRICES is not valid JSON"):
+        parse_prices("{m: 1}")
