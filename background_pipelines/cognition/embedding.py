@@ -8,7 +8,7 @@ import numpy as np
 from background_pipelines.cognition.result import StageResult, md_table
 from background_pipelines.config import Settings
 from background_pipelines.store import ledger
-from background_pipelines.store.embeddings import load_embeddings, save_embeddings
+from background_pipelines.store.embeddings import save_embeddings
 from background_pipelines.store.engine import Store
 from background_pipelines.store.messages import messages_for_day
 
@@ -31,13 +31,9 @@ def embed_messages(
     msgs = messages_for_day(store, day, ["id", "text"])
     ids = [m["id"] for m in msgs]
     stage_version = f"{version}:{embedder.model_id}"  # a new model makes every message due again
-    # The ledger (its version names the model) says what is embedded with this model; vectors already
-    # in the index for due messages (e.g. saved before a crash) are recorded, not re-encoded.
-    due = [int(i) for i in ledger.todo(store, STAGE, stage_version, [str(i) for i in ids], force=force)]
-    held = set() if force or not due else set(load_embeddings(store, "message", embedder.model_id, due)[0])
-    if held:
-        ledger.mark(store, STAGE, stage_version, [str(i) for i in sorted(held)], ledger.DONE, run_id=run_id)
-    due_set = set(due) - held
+    # The ledger, whose version names the model, says what is embedded with this model. A vector saved
+    # just before a crash (not yet in the ledger) is re-encoded and overwritten: saves are idempotent.
+    due_set = {int(i) for i in ledger.todo(store, STAGE, stage_version, [str(i) for i in ids], force=force)}
     todo = [m for m in msgs if m["id"] in due_set]
     result.skipped = len(msgs) - len(todo)
     size = max(1, getattr(embedder, "batch_size", None) or settings.embedding_batch_size)

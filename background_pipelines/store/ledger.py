@@ -34,15 +34,14 @@ def done_items(store: Store, stage: str, version: str, items: Iterable[str]) -> 
     found: set[str] = set()
     with store.connect() as conn:
         for chunk in _chunks(items):
+            # Look items up by the primary key (stage, item) and filter version/status here: given
+            # status in the WHERE, SQLite picks ix_ledger_status and scans every done item of the stage.
             rows = conn.execute(
-                select(ledger.c.item).where(
-                    ledger.c.stage == stage,
-                    ledger.c.version == version,
-                    ledger.c.status == DONE,
-                    ledger.c.item.in_(chunk),
+                select(ledger.c.item, ledger.c.version, ledger.c.status).where(
+                    ledger.c.stage == stage, ledger.c.item.in_(chunk)
                 )
             )
-            found.update(r[0] for r in rows)
+            found.update(item for item, v, st in rows if v == version and st == DONE)
     return found
 
 
