@@ -162,3 +162,15 @@ def test_unknown_file_is_a_clear_error(tmp_path):
     bogus.write_text("hello")
     with pytest.raises(BackupError, match="notes.txt: not a SQLite file"):
         restore_store(bogus, f"sqlite:///{tmp_path / 'x.db'}")
+
+
+def test_restore_into_a_migrated_but_empty_store(store, db_url, empty_url, tmp_path):
+    """`bgp db upgrade` first, restore second: the empty tables are replaced (pg_restore --clean)."""
+    from background_pipelines.store import open_store
+
+    _fill(store)
+    before = dump_all(db_url)
+    result = backup_store(store, tmp_path / "backups", now=NOW)
+    open_store(empty_url).engine.dispose()  # migrated, no rows
+    restore_store(Path(result.path), empty_url)
+    assert dump_all(empty_url) == before
