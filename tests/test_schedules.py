@@ -22,6 +22,14 @@ def _settings(monkeypatch, tz):
     return Settings.from_env()
 
 
+@pytest.fixture
+def sched_env(tmp_path, monkeypatch):
+    """Schedules never read the store (the cleanup job does): one SQLite store, not every backend."""
+    monkeypatch.setenv("BGP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BGP_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("BGP_EMBEDDING_BACKEND", "hashing")
+
+
 @functools.lru_cache(maxsize=16)
 def _defs(settings: Settings) -> dg.Definitions:
     return build_definitions(settings)
@@ -48,23 +56,24 @@ def _evaluate(schedule, when, instance=None, settings=None):
         ("America/Los_Angeles", datetime(2026, 11, 1, 3), "2026-10-31"),  # the DST change night
     ],
 )
-def test_nightly_partition_is_yesterday_in_the_configured_timezone(bgp_env, monkeypatch, tz, local_tick, expected):
+def test_nightly_partition_is_yesterday_in_the_configured_timezone(sched_env, monkeypatch, tz, local_tick, expected):
     settings = _settings(monkeypatch, tz)
     built = asset_jobs(settings)["scoring_job"]
     sched = partition_schedule("probe_schedule", built, settings.nightly_hour, settings, "probe")
     assert sched.execution_timezone == tz and sched.cron_schedule == "0 3 * * *"
     when = local_tick.replace(tzinfo=ZoneInfo(tz))
-    data = _evaluate(sched, when, settings=settings)
-    assert [(r.partition_key, r.run_key) for r in data.run_requests] == [(expected, f"probe_schedule:{expected}")]
-    # every partitioned schedule of the code location agrees
-    for s in build_schedules(settings):
-        if s.name in ("cleanup_schedule", "channel_summaries_schedule"):
-            continue
-        reqs = _evaluate(s, when, settings=settings).run_requests
-        assert [r.partition_key for r in reqs] in ([expected], [None]), s.name
+    with dg.instance_for_test() as instance:
+        data = _evaluate(sched, when, instance, settings)
+        assert [(r.partition_key, r.run_key) for r in data.run_requests] == [(expected, f"probe_schedule:{expected}")]
+        # every nightly/daily/weekly schedule of the code location agrees
+        for s in build_schedules(settings):
+            if s.name in ("cleanup_schedule", "channel_summaries_schedule"):
+                continue
+            reqs = _evaluate(s, when, instance, settings).run_requests
+            assert [r.partition_key for r in reqs] in ([expected], [None]), s.name
 
 
-def test_nightly_hour_and_timezone_come_from_settings(bgp_env, monkeypatch):
+def test_nightly_hour_and_timezone_come_from_settings(sched_env, monkeypatch):
     monkeypatch.setenv("BGP_NIGHTLY_HOUR", "1")
     settings = _settings(monkeypatch, "Europe/Berlin")
     schedules = {s.name: s for s in build_schedules(settings)}
@@ -76,7 +85,7 @@ def test_nightly_hour_and_timezone_come_from_settings(bgp_env, monkeypatch):
 
 
 @pytest.mark.parametrize("tick, expected", [(datetime(2026, 11, 21, 0, 5), "2026-11-20"), (datetime(2026, 11, 21, 6, 5), "2026-11-21")])
-def test_channel_summaries_close_the_utc_day_whose_window_just_ended(bgp_env, monkeypatch, tick, expected):
+def test_channel_summaries_close_the_utc_day_whose_window_just_ended(sched_env, monkeypatch, tick, expected):
     settings = _settings(monkeypatch, "Asia/Tokyo")  # channel windows are UTC whatever BGP_TIMEZONE says
     sched = {s.name: s for s in build_schedules(settings)}.get("channel_summaries_schedule")
     if sched is None:
@@ -85,7 +94,7 @@ def test_channel_summaries_close_the_utc_day_whose_window_just_ended(bgp_env, mo
     assert [r.partition_key for r in data.run_requests] == [expected]
 
 
-def test_yesterday_before_the_start_date_is_skipped(bgp_env, monkeypatch):
+def test_yesterday_before_the_start_date_is_skipped(sched_env, monkeypatch):
     monkeypatch.setenv("BGP_START_DATE", "2026-11-21")
     settings = _settings(monkeypatch, "UTC")
     sched = partition_schedule("probe_schedule", asset_jobs(settings)["scoring_job"], 3, settings, "probe")
@@ -93,12 +102,12 @@ def test_yesterday_before_the_start_date_is_skipped(bgp_env, monkeypatch):
     assert data.run_requests == [] and "2026-11-20 is not a partition" in data.skip_message
 
 
-def test_unknown_timezone_is_a_clear_error(bgp_env, monkeypatch):
+def test_unknown_timezone_is_a_clear_error(sched_env, monkeypatch):
     with pytest.raises(ConfigError, match="BGP_TIMEZONE='Mars/Olympus'"):
         build_schedules(_settings(monkeypatch, "Mars/Olympus"))
 
 
-def test_cleanup_runs_every_48_hours(bgp_env, monkeypatch):
+def test_cleanup_runs_every_48_hours(sched_env, monkeypatch):
     defs = build_definitions(_settings(monkeypatch, "UTC"))
     sched = defs.get_repository_def().get_schedule_def("cleanup_schedule")
     with dg.instance_for_test() as instance:
