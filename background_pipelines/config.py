@@ -101,7 +101,7 @@ class Settings:
     llm_rpm: int | None = None
     llm_tpm: int | None = None
     llm_daily_budget_usd: float | None = None
-    llm_prices: str | None = None  # JSON: {"model": [usd_per_1k_prompt, usd_per_1k_completion]}
+    llm_prices: str | None = None  # JSON: {"model": [usd_per_1M_prompt, usd_per_1M_completion]}
     llm_cache: bool = True
     chat_llm_enabled: bool = True
     # embeddings
