@@ -220,7 +220,7 @@ def extract_facts(
 ) -> StageResult:
     """Extract facts and preferences from the day's user messages not yet extracted at `version`."""
     result = StageResult(stage=STAGE, days=[day])
-    msgs = [m for m in messages_for_day(store, day) if m["author_kind"] == "user"]
+    msgs = [m for m in messages_for_day(store, day, ["id", "author", "author_kind", "text", "created_at"]) if m["author_kind"] == "user"]
     due = set(ledger.todo(store, STAGE, version, [str(m["id"]) for m in msgs], force=force))
     todo_msgs = [m for m in msgs if str(m["id"]) in due]
     result.skipped = len(msgs) - len(todo_msgs)

@@ -131,7 +131,7 @@ def score_messages(
 ) -> StageResult:
     """Score the day's messages the ledger says are not scored at `version` (all with `force`)."""
     result = StageResult(stage=STAGE, days=[day])
-    msgs = messages_for_day(store, day)
+    msgs = messages_for_day(store, day, ["id", "session", "author", "author_kind", "text", "created_at"])
     due = set(ledger.todo(store, STAGE, version, [str(m["id"]) for m in msgs], force=force))
     todo_msgs = [m for m in msgs if str(m["id"]) in due]
     result.skipped = len(msgs) - len(todo_msgs)

@@ -87,15 +87,11 @@ def centrality(docs: list[list[str]]) -> list[float]:
     if n == 0:
         return []
     vocab: dict[str, int] = {}
-    for d in docs:
-        for t in d:
-            vocab.setdefault(t, len(vocab))
+    rows = [i for i, d in enumerate(docs) for _ in d]
+    cols = [vocab.setdefault(t, len(vocab)) for d in docs for t in d]
     tf = np.zeros((n, max(1, len(vocab))), dtype=np.float32)
-    for i, d in enumerate(docs):
-        for t in d:
-            tf[i, vocab[t]] += 1.0
-        if d:
-            tf[i] /= len(d)
+    np.add.at(tf, (rows, cols), 1.0)
+    tf /= np.maximum(tf.sum(axis=1, keepdims=True), 1.0)
     idf = np.log1p(n / np.maximum((tf > 0).sum(axis=0), 1))
     m = tf * idf
     norms = np.linalg.norm(m, axis=1, keepdims=True)
