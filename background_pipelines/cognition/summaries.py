@@ -17,7 +17,7 @@ from background_pipelines.llm.task import Task
 from background_pipelines.store import ledger
 from background_pipelines.store.embeddings import delete_embeddings, save_embeddings
 from background_pipelines.store.engine import Store
-from background_pipelines.store.message_views import messages_by_ids, session_messages_after
+from background_pipelines.store.message_views import messages_by_ids, sessions_messages_after
 from background_pipelines.store.messages import messages_for_day
 from background_pipelines.store.scores import scores_for
 from background_pipelines.store.summaries import count_for_day, last_summaries, save_summary, summaries_for_day
@@ -143,12 +143,12 @@ def summarize_sessions(
                 prev = next((p for p in summaries_for_day(store, s["day"]) if p["id"] == s["previous_id"]), None)
             jobs.append(dict(session=s["session"], msgs=msgs, previous=prev, previous_id=s["previous_id"], replace=True))
     lasts = last_summaries(store, sessions)
+    backlogs = sessions_messages_after(store, {s: lasts[s]["last_message_id"] if s in lasts else 0 for s in sessions}, day)
     below = 0
     for session in sessions:
         prev = lasts.get(session)
-        after = prev["last_message_id"] if prev else 0
         prev_id = prev["id"] if prev else None
-        backlog = session_messages_after(store, session, after, day)
+        backlog = backlogs[session]
         if len(backlog) < threshold:
             below += 1
             continue
@@ -179,49 +179,9 @@ def summarize_sessions(
     kept_ids, kept_texts, discarded_ids, preview = [], [], [], []
     written = 0
     last_saved: dict[str, int] = {}
-    for job, inp, outcome in zip(jobs, inputs, outcomes):
-        item = f"{job['session']}@{job['msgs'][-1]['id']}"
-        if not outcome.ok:
-            status = ledger.PENDING if outcome.error == "budget_exhausted" else ledger.FAILED
-            reason = failure_reason(outcome)
-            ledger.mark(store, STAGE, version, [item], status, error=reason, run_id=run_id)
-            if status == ledger.PENDING:
-                result.pending += 1
-            else:
-                result.failed += 1
-                result.errors.append(f"session {job['session']}: {reason}")
-            continue
-        out = outcome.value
-        text = out.summary.strip()
-        status = "kept" if out.meaningfulness >= KEEP_AT and text else "discarded"
-        msgs = job["msgs"]
-        previous_id = job["previous_id"] if not job.get("chained") else last_saved.get(job["session"])
-        row = dict(
-            session=job["session"],
-            channel=msgs[0]["channel"],
-            day=day if not job["replace"] else msgs[-1]["day"],
-            first_message_id=msgs[0]["id"],
-            last_message_id=msgs[-1]["id"],
-            message_ids=[m["id"] for m in msgs],
-            participants=inp["participants"],
-            text=text or "(empty)",
-            meaningfulness=int(out.meaningfulness),
-            status=status,
-            previous_id=previous_id,
-            backend=usage.backend,
-            version=version,
-            created_at=ledger.utcnow(),
-        )
-        with store.begin() as conn:
-            sid, wrote = save_summary(conn, row, replace=job["replace"])
-            ledger.mark(store, STAGE, version, [item], ledger.DONE, run_id=run_id, conn=conn)
-        written += int(wrote)
-        last_saved[job["session"]] = sid
-        (kept_ids if status == "kept" else discarded_ids).append(sid)
-        if status == "kept":
-            kept_texts.append(text)
-        result.processed += 1
-        preview.append([job["session"], len(msgs), out.meaningfulness, status, text])
+    with store.begin() as conn:  # one transaction for the day; a later part links the id of the part before
+        for job, inp, outcome in zip(jobs, inputs, outcomes):
+            written += _save(conn, job, inp, outcome, day, version, usage, run_id, result, last_saved, kept_ids, kept_texts, discarded_ids, preview)
     if kept_ids:
         save_embeddings(store, "summary", kept_ids, embedder.encode(kept_texts), embedder.model_id, force=force)
     if discarded_ids and force:
@@ -233,3 +193,48 @@ def summarize_sessions(
         ["session", "messages", "meaningfulness", "status", "summary"], preview, limit=8
     )
     return result
+
+
+def _save(conn, job, inp, outcome, day, version, usage, run_id, result, last_saved, kept_ids, kept_texts, discarded_ids, preview) -> int:
+    """Record one session's outcome (summary row and ledger) in `conn`; returns rows written."""
+    item = f"{job['session']}@{job['msgs'][-1]['id']}"
+    if not outcome.ok:
+        status = ledger.PENDING if outcome.error == "budget_exhausted" else ledger.FAILED
+        reason = failure_reason(outcome)
+        ledger.mark(None, STAGE, version, [item], status, error=reason, run_id=run_id, conn=conn)
+        if status == ledger.PENDING:
+            result.pending += 1
+        else:
+            result.failed += 1
+            result.errors.append(f"session {job['session']}: {reason}")
+        return 0
+    out = outcome.value
+    text = out.summary.strip()
+    status = "kept" if out.meaningfulness >= KEEP_AT and text else "discarded"
+    msgs = job["msgs"]
+    previous_id = job["previous_id"] if not job.get("chained") else last_saved.get(job["session"])
+    row = dict(
+        session=job["session"],
+        channel=msgs[0]["channel"],
+        day=day if not job["replace"] else msgs[-1]["day"],
+        first_message_id=msgs[0]["id"],
+        last_message_id=msgs[-1]["id"],
+        message_ids=[m["id"] for m in msgs],
+        participants=inp["participants"],
+        text=text or "(empty)",
+        meaningfulness=int(out.meaningfulness),
+        status=status,
+        previous_id=previous_id,
+        backend=usage.backend,
+        version=version,
+        created_at=ledger.utcnow(),
+    )
+    sid, wrote = save_summary(conn, row, replace=job["replace"])
+    ledger.mark(None, STAGE, version, [item], ledger.DONE, run_id=run_id, conn=conn)
+    last_saved[job["session"]] = sid
+    (kept_ids if status == "kept" else discarded_ids).append(sid)
+    if status == "kept":
+        kept_texts.append(text)
+    result.processed += 1
+    preview.append([job["session"], len(msgs), out.meaningfulness, status, text])
+    return int(wrote)

@@ -43,15 +43,17 @@ def session_authors(store: Store, sessions: Iterable[str], up_to_day: str | None
     return out
 
 
-def session_messages_after(store: Store, session: str, after_id: int, up_to_day: str) -> list[dict]:
-    """Messages of `session` with id > `after_id` and day <= `up_to_day`, oldest first."""
-    q = (
-        select(messages)
-        .where(messages.c.session == session, messages.c.id > after_id, messages.c.day <= up_to_day)
-        .order_by(messages.c.created_at, messages.c.id)
-    )
+def sessions_messages_after(store: Store, after: dict[str, int], up_to_day: str) -> dict[str, list[dict]]:
+    """{session: its messages with id > after[session] and day <= `up_to_day`, oldest first}, in bulk."""
+    sessions = sorted(after)
+    out: dict[str, list[dict]] = {s: [] for s in sessions}
     with store.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q)]
+        for i in range(0, len(sessions), _CHUNK):
+            q = select(messages).where(messages.c.session.in_(sessions[i : i + _CHUNK]), messages.c.day <= up_to_day)
+            for r in conn.execute(q.order_by(messages.c.created_at, messages.c.id)):
+                if r.id > after[r.session]:
+                    out[r.session].append(dict(r._mapping))
+    return out
 
 
 def messages_by_ids(store: Store, ids: Sequence[int]) -> list[dict]:
