@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from background_pipelines.config import Settings  # noqa: E402
 from background_pipelines.llm.embedders import HashingEmbedder  # noqa: E402
+from background_pipelines.forget import forget  # noqa: E402
 from background_pipelines.recall import recall  # noqa: E402
 from background_pipelines.store import open_store  # noqa: E402
 from background_pipelines.store.messages import MESSAGE_COLUMNS, insert_message_values  # noqa: E402
@@ -48,6 +49,7 @@ WORDS = ("weather train coffee weekend movie garden music book trip beach mounta
 QUESTIONS = ["What is {u}'s job?", "Which city does {u} live in?", "Does {u} have a pet?", "What did {u} say about the {w}?",
              "Where does {u} work?", "Tell me about {u}'s {w} and {w2}"]
 BATCH = 20_000
+FORGET_TIMES: list[tuple] = []
 DIM = HashingEmbedder.dim
 MODEL = HashingEmbedder.model_id
 
@@ -211,6 +213,10 @@ def run_backend(backend: str, args, pg_url: str | None) -> list[tuple]:
         for label, modes in (("fused", ("fulltext", "vectors", "graph")), ("fulltext", ("fulltext",)), ("vectors", ("vectors",)), ("graph", ("graph",))):
             lat = measure(store, settings, users, args.queries, modes)
             rows.append((backend, info["messages"], info["users"], label, len(lat), statistics.median(lat), _pct(lat, 95), _pct(lat, 99), tm["total"]))
+        # forgetting one user at this scale (cascade, FTS optimize / VACUUM included): a one-off cost
+        t = time.perf_counter()
+        report = forget(store, user=users[len(users) // 2], home=Path(tmp))
+        FORGET_TIMES.append((backend, info["messages"], report.total, time.perf_counter() - t))
         return rows
     finally:
         store.engine.dispose()
@@ -246,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     for b, m, u, mode, n, p50, p95, p99, load in rows:
         met = ("yes" if p95 < 100 else "NO") if mode == "fused" else "-"
         print(f"| {b} | {m:,} | {u:,} | {mode} | {n} | {p50:.1f} | {p95:.1f} | {p99:.1f} | {load:.0f} | {met} |")
+    print("\nforget one user (whole cascade, then FTS optimize + WAL checkpoint on SQLite, VACUUM on PostgreSQL)\n")
+    print("| backend | messages | rows removed | seconds |")
+    print("|---|---|---|---|")
+    for b, m, n, sec in FORGET_TIMES:
+        print(f"| {b} | {m:,} | {n} | {sec:.1f} |")
     return 0
 
 
