@@ -98,3 +98,22 @@ def test_ambiguous_acronym_merges_nothing():
     plans, _ = plan_merges(rows, None)
     assert plans == []
     assert name_key("I.B.M.").as_acronym == "ibm" and name_key("Ibm").as_acronym is None
+
+
+def test_a_name_one_slip_from_two_names_merges_with_neither():
+    rows = [
+        dict(id=1, name="Marlowe Logistics", type="organization", aliases=[]),
+        dict(id=2, name="Marlove Logistics", type="organization", aliases=[]),
+        dict(id=3, name="Marlowa Logistics", type="organization", aliases=[]),  # a slip from both others
+    ]
+    plans, _ = plan_merges(rows, None)
+    assert plans == []
+
+
+def test_a_typo_of_a_known_alias_merges_into_its_entity():
+    rows = [
+        dict(id=1, name="Big Apple", type="place", aliases=["New Amsterdam"]),
+        dict(id=2, name="New Amsterdan", type="place", aliases=[]),
+    ]
+    plans, _ = plan_merges(rows, None)
+    assert [(p.survivor_id, p.merged_id, p.reason) for p in plans] == [(1, 2, "fuzzy")]

@@ -44,6 +44,7 @@ class MergePlan:
 class ConsolidationResult:
     entities: int = 0
     blocks: int = 0
+    name_variants: int = 0  # names and aliases matched
     pairs_compared: int = 0
     candidates: int = 0
     merges: int = 0
@@ -97,21 +98,25 @@ def _typo_match(a: NameKey, b: NameKey) -> bool:
     return False
 
 
-def _drop_ambiguous(accepted: dict[tuple[int, int], tuple[float, str]], keys: list[NameKey]) -> None:
-    """A name that fuzzily matches two names which do not match each other could be either: drop
-    its fuzzy links rather than chain the two together (precision first)."""
-    group = {i: keys[i].sorted_core for pair in accepted for i in pair}
-    neighbours: dict[str, set[str]] = defaultdict(set)
+def _keep_unique_fuzzy(accepted: dict[tuple[int, int], tuple[float, str]]) -> None:
+    """Keep a typo match only when each side has exactly one typo neighbour (counting entities
+    joined by exact, alias or acronym matches as one): a name one slip away from two different
+    names could be either, so it merges with neither (precision first). The rule reads only names,
+    which live on as aliases after a merge, so a second run decides the same way (idempotent)."""
+    groups = _UnionFind()
+    for (i, j), (_, reason) in accepted.items():
+        if reason != "fuzzy":
+            groups.union(i, j)
+    neighbours: dict[int, set[int]] = defaultdict(set)
     for (i, j), (_, reason) in accepted.items():
         if reason == "fuzzy":
-            neighbours[group[i]].add(group[j])
-            neighbours[group[j]].add(group[i])
-    ambiguous = {
-        g for g, ns in neighbours.items()
-        if len(ns) > 1 and any(b not in neighbours[a] for a in ns for b in ns if a < b)
-    }
-    for pair in [p for p, (_, r) in accepted.items() if r == "fuzzy" and (group[p[0]] in ambiguous or group[p[1]] in ambiguous)]:
-        del accepted[pair]
+            gi, gj = groups.find(i), groups.find(j)
+            if gi != gj:
+                neighbours[gi].add(gj)
+                neighbours[gj].add(gi)
+    for (i, j), (_, reason) in list(accepted.items()):
+        if reason == "fuzzy" and (len(neighbours[groups.find(i)]) != 1 or len(neighbours[groups.find(j)]) != 1):
+            del accepted[(i, j)]
 
 
 class _UnionFind:
@@ -131,21 +136,21 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _blocks(rows: list[dict], keys: list[NameKey], alias_keys: list[list[str]]) -> dict[tuple[str, str], list[int]]:
-    """(type, key) -> member indexes, for keys shared by at least two entities. Grouped with pandas:
-    a 100k-entity graph has ~2M keys, nearly all unique."""
+def _blocks(types: list[str], keys: list[NameKey]) -> dict[tuple[str, str], list[int]]:
+    """(type, key) -> indexes of the name variants holding it, for keys shared by at least two.
+    Grouped with pandas: a 100k-entity graph has ~2M keys, nearly all unique."""
     flat_keys: list[str] = []
     flat_idx: list[int] = []
-    for i, (r, k) in enumerate(zip(rows, keys)):
-        ks = k.blocking_keys() + [f"s:{a}" for a in alias_keys[i]]
-        prefix = f"{r['type']}\x1f"
+    for v, (etype, k) in enumerate(zip(types, keys)):
+        ks = k.blocking_keys()
+        prefix = f"{etype}\x1f"
         flat_keys.extend(prefix + key for key in ks)
-        flat_idx.extend([i] * len(ks))
+        flat_idx.extend([v] * len(ks))
     frame = pd.DataFrame({"k": flat_keys, "i": flat_idx}).drop_duplicates()
     frame = frame[frame["k"].duplicated(keep=False)]
     grouped: dict[str, list[int]] = defaultdict(list)
-    for key, i in zip(frame["k"].tolist(), frame["i"].tolist()):
-        grouped[key].append(i)
+    for key, v in zip(frame["k"].tolist(), frame["i"].tolist()):
+        grouped[key].append(v)
     out: dict[tuple[str, str], list[int]] = {}
     for key in sorted(grouped):
         etype, _, block_key = key.partition("\x1f")
@@ -157,41 +162,55 @@ def plan_merges(rows: list[dict], embedder=None) -> tuple[list[MergePlan], dict]
     """Decide merges for entity rows (id, name, type, aliases, degree); no store access.
 
     Returns the plans (survivor = most relations, then lowest id) and counters."""
-    keys = [name_key(r["name"]) for r in rows]
-    alias_keys = [[name_key(a).sorted_core for a in r.get("aliases") or []] for r in rows]
-    blocks = _blocks(rows, keys, alias_keys)
+    # every known name of an entity (its name, then its aliases) is a variant that can match
+    owner: list[int] = []
+    keys: list[NameKey] = []
+    texts_all: list[str] = []
+    for i, r in enumerate(rows):
+        for n, name in enumerate([r["name"], *(r.get("aliases") or [])]):
+            if n and name == r["name"]:
+                continue
+            owner.append(i)
+            keys.append(name_key(name))
+            texts_all.append(name)
+    primary = {}
+    for v, i in enumerate(owner):
+        primary.setdefault(i, v)
+    blocks = _blocks([rows[i]["type"] for i in owner], keys)
 
     pairs_compared = 0
     accepted: dict[tuple[int, int], tuple[float, str]] = {}
-    fuzzy: list[tuple[int, int, float]] = []
+    fuzzy: dict[tuple[int, int], tuple[int, int, float]] = {}  # entity pair -> (variant, variant, ratio)
     seen_pairs: set[tuple[int, int]] = set()
 
     def _accept(i: int, j: int, score: float, reason: str) -> None:
         pair = (min(i, j), max(i, j))
-        if pair not in accepted or accepted[pair][0] < score:
+        if i != j and (pair not in accepted or accepted[pair][0] < score):
             accepted[pair] = (score, reason)
 
     for (etype, key), members in blocks.items():
         kind = key[0]
-        if kind == "s":  # equal sorted cores (or a known alias): duplicates without comparing text
+        if kind == "s":  # equal sorted cores: duplicates without comparing text
             first = members[0]
-            for j in members[1:]:
+            for v in members[1:]:
+                if owner[v] == owner[first]:
+                    continue
                 pairs_compared += 1
-                exact = keys[first].sorted_core == keys[j].sorted_core
-                _accept(first, j, 1.0, "exact" if exact else "alias")
+                both_primary = primary[owner[first]] == first and primary[owner[v]] == v
+                _accept(owner[first], owner[v], 1.0, "exact" if both_primary else "alias")
             continue
         if kind == "a":  # one spelled-out name and its acronym; ambiguous acronyms merge nothing
-            spelled = {keys[i].sorted_core for i in members if keys[i].acronym}
-            if len(spelled) != 1:
+            spelled = [v for v in members if keys[v].acronym]
+            if len({keys[v].sorted_core for v in spelled}) != 1:  # exact duplicates count once
                 continue
-            full = next(i for i in members if keys[i].acronym)
-            for j in members:
-                if keys[j].as_acronym:
-                    pairs_compared += 1
-                    _accept(full, j, 0.95, "acronym")
+            for v in members:
+                if keys[v].as_acronym:
+                    for full in {owner[f] for f in spelled}:
+                        pairs_compared += 1
+                        _accept(full, owner[v], 0.95, "acronym")
             continue
         # "d:" block: names within one edit of each other; score every pair, keep typo matches
-        texts = [keys[i].text for i in members]
+        texts = [keys[v].text for v in members]
         pairs_compared += len(members) * (len(members) - 1) // 2
         if len(members) == 2:  # most blocks: skip the matrix
             r = fuzz.ratio(texts[0], texts[1], score_cutoff=FUZZY_CUTOFF)
@@ -200,31 +219,35 @@ def plan_merges(rows: list[dict], embedder=None) -> tuple[list[MergePlan], dict]
             scores = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, dtype=np.uint8)
             hits = [(a, b, scores[a, b]) for a, b in zip(*np.nonzero(scores)) if a < b]
         for a, b, r in hits:
-            i, j = members[a], members[b]
+            va, vb = members[a], members[b]
+            i, j = owner[va], owner[vb]
             pair = (min(i, j), max(i, j))
-            if pair in seen_pairs or pair in accepted:
+            if i == j or (va, vb) in seen_pairs or pair in accepted:
                 continue
-            seen_pairs.add(pair)
-            if keys[i].sorted_core == keys[j].sorted_core:
-                _accept(i, j, 1.0, "exact")
-            elif _typo_match(keys[i], keys[j]):
-                fuzzy.append((i, j, float(r) / 100.0))
+            seen_pairs.add((va, vb))
+            if keys[va].sorted_core == keys[vb].sorted_core:
+                _accept(i, j, 1.0, "exact" if primary[i] == va and primary[j] == vb else "alias")
+            elif _typo_match(keys[va], keys[vb]) and pair not in fuzzy:
+                fuzzy[pair] = (va, vb, float(r) / 100.0)
 
     # Embeddings confirm typo matches: a typo keeps most of a name's character n-grams.
     if fuzzy:
+        vecs = None
         if embedder is not None:
-            idx = sorted({i for i, _, _ in fuzzy} | {j for _, j, _ in fuzzy})
-            pos = {i: n for n, i in enumerate(idx)}
-            vecs = embedder.encode([rows[i]["name"] for i in idx])
-            for i, j, ratio in fuzzy:
-                cos = float(np.dot(vecs[pos[i]], vecs[pos[j]]))
-                if cos >= EMBED_MIN:
-                    _accept(i, j, 0.6 * ratio + 0.4 * cos, "fuzzy")
-        else:
-            for i, j, ratio in fuzzy:
+            idx = sorted({v for va, vb, _ in fuzzy.values() for v in (va, vb)})
+            pos = {v: n for n, v in enumerate(idx)}
+            vecs = embedder.encode([texts_all[v] for v in idx])
+        for (i, j), (va, vb, ratio) in fuzzy.items():
+            if (i, j) in accepted:
+                continue
+            if vecs is None:
                 _accept(i, j, ratio, "fuzzy")
+                continue
+            cos = float(np.dot(vecs[pos[va]], vecs[pos[vb]]))
+            if cos >= EMBED_MIN:
+                _accept(i, j, 0.6 * ratio + 0.4 * cos, "fuzzy")
 
-    _drop_ambiguous(accepted, keys)
+    _keep_unique_fuzzy(accepted)
     uf = _UnionFind()
     for i, j in accepted:
         uf.union(i, j)
@@ -249,6 +272,7 @@ def plan_merges(rows: list[dict], embedder=None) -> tuple[list[MergePlan], dict]
         blocks=len(blocks),
         pairs_compared=pairs_compared,
         candidates=len(accepted) + len(fuzzy),
+        name_variants=len(keys),
     )
     return plans, stats
 
