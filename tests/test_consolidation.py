@@ -102,9 +102,9 @@ def test_ambiguous_acronym_merges_nothing():
 
 def test_a_name_one_slip_from_two_names_merges_with_neither():
     rows = [
-        dict(id=1, name="Marlowe Logistics", type="organization", aliases=[]),
+        dict(id=1, name="Marlowe Logistics", type="organization", aliases=[]),  # one slip from both others
         dict(id=2, name="Marlove Logistics", type="organization", aliases=[]),
-        dict(id=3, name="Marlowa Logistics", type="organization", aliases=[]),  # a slip from both others
+        dict(id=3, name="Marlowa Logistics", type="organization", aliases=[]),
     ]
     plans, _ = plan_merges(rows, None)
     assert plans == []
