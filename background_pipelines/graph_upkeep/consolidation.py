@@ -2,9 +2,9 @@
 neighbourhood), fuzzy similarity (rapidfuzz), acronyms and known aliases, with embeddings confirming
 the fuzzy matches; every merge is audited for unmerge.
 
-Precision first: only same-type entities merge, a typo match may differ in one word only, numbers
-and short words must match exactly, and a name that merely extends another ("Globe"/"Globex")
-stays apart.
+Precision first: only same-type entities merge, a typo match may differ in one word only (same
+first letter), numbers and short words must match exactly, a name that merely extends another
+("Globe"/"Globex") stays apart, and a name one slip from two different names merges with neither.
 """
 
 from __future__ import annotations
