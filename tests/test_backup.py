@@ -174,3 +174,22 @@ def test_restore_into_a_migrated_but_empty_store(store, db_url, empty_url, tmp_p
     open_store(empty_url).engine.dispose()  # migrated, no rows
     restore_store(Path(result.path), empty_url)
     assert dump_all(empty_url) == before
+
+
+def test_cli_restore_forgets_again_what_was_forgotten_after_the_backup(store, db_url, empty_url, bgp_env, tmp_path, capsys):
+    from background_pipelines.cli import main
+    from background_pipelines.config import Settings
+    from background_pipelines.forget import forget
+    from background_pipelines.store import open_store
+    from background_pipelines.store.schema import messages
+
+    _fill(store)
+    result = backup_store(store, tmp_path / "backups", now=NOW)
+    forget(store, user="alice", home=Settings.from_env().home)  # after the backup: logged in BGP_HOME too
+    assert main(["restore", result.path, "--into", empty_url]) == 0
+    out = capsys.readouterr().out
+    assert "forget log re-applied: 1 users" in out
+    target = open_store(empty_url)
+    with target.connect() as conn:
+        assert conn.execute(select(messages.c.id).where(messages.c.author == "alice")).all() == []
+    target.engine.dispose()

@@ -26,6 +26,8 @@ def register(sub) -> None:
     r = sub.add_parser("restore", help="restore a backup FILE (or export directory) into an EMPTY store")
     r.add_argument("file", help="a .sqlite3, .pgdump or .export backup")
     r.add_argument("--into", metavar="URL", help="target store URL (default BGP_DATABASE_URL); it must hold no rows")
+    r.add_argument("--no-reapply", action="store_true",
+                   help="skip forgetting again what the forget log (store + $BGP_HOME/forget_log.jsonl) lists")
     r.set_defaults(func=_restore)
 
 
@@ -66,4 +68,11 @@ def _restore(args) -> int:
         return 2
     total = sum(result.tables.values())
     print(f"restored {Path(args.file).name} ({result.method}) into {mask_url(into)}: {total} rows in {len(result.tables)} tables")
+    if not args.no_reapply:  # a backup predates later forgets: they must not come back
+        from background_pipelines.forget import reapply
+
+        store = open_store(into)
+        report = reapply(store, home=settings.home)
+        store.engine.dispose()
+        print(f"forget log re-applied: {len(report.users)} users, {report.message_count} messages, {report.total} rows removed")
     return 0
