@@ -35,7 +35,7 @@ class Daemon:
         )
         self.instance = dg.DagsterInstance.from_config(str(home))
 
-    def wait_ready(self, timeout: float = 120) -> None:
+    def wait_ready(self, timeout: float = 300) -> None:
         """Until the sensor daemon has evaluated a tick of new_messages_sensor."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
