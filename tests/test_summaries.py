@@ -109,3 +109,14 @@ def test_rerun_adds_no_summary_and_force_rewrites_in_place(env):
     assert again.processed == 0 and forced.processed == 1
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(summaries)).scalar_one() == 1
+
+
+def test_forced_rewrite_keeps_the_link_to_the_previous_summary(env):
+    store, settings, gw = env
+    _session(store, "deep", DEEP * 2)
+    summarize_sessions(store, gw, settings, DAY)
+    _session(store, "deep", DEEP * 2, start_n=100)
+    summarize_sessions(store, gw, settings, DAY)
+    summarize_sessions(store, gw, settings, DAY, force=True)
+    first, second = _rows(store)
+    assert second["previous_id"] == first["id"] and len(_rows(store)) == 2

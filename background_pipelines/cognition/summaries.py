@@ -20,7 +20,7 @@ from background_pipelines.store.engine import Store
 from background_pipelines.store.message_views import messages_by_ids, sessions_messages_after
 from background_pipelines.store.messages import messages_for_day
 from background_pipelines.store.scores import scores_for
-from background_pipelines.store.summaries import count_for_day, last_summaries, save_summary, summaries_for_day
+from background_pipelines.store.summaries import count_for_day, last_summaries, save_summary, summaries_for_day, summary_by_id
 
 STAGE = "summarize"
 VERSION = "summarize-v1"
@@ -138,9 +138,7 @@ def summarize_sessions(
     if force:
         for s in summaries_for_day(store, day):
             msgs = messages_by_ids(store, s["message_ids"])
-            prev = None
-            if s["previous_id"]:
-                prev = next((p for p in summaries_for_day(store, s["day"]) if p["id"] == s["previous_id"]), None)
+            prev = summary_by_id(store, s["previous_id"]) if s["previous_id"] else None
             jobs.append(dict(session=s["session"], msgs=msgs, previous=prev, previous_id=s["previous_id"], replace=True))
     lasts = last_summaries(store, sessions)
     backlogs = sessions_messages_after(store, {s: lasts[s]["last_message_id"] if s in lasts else 0 for s in sessions}, day)

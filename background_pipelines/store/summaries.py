@@ -34,6 +34,12 @@ def summaries_for_day(store: Store, day: str) -> list[dict]:
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
+def summary_by_id(store: Store, summary_id: int) -> dict | None:
+    with store.connect() as conn:
+        r = conn.execute(select(summaries).where(summaries.c.id == summary_id)).first()
+        return dict(r._mapping) if r else None
+
+
 def save_summary(conn, row: dict, replace: bool = False) -> tuple[int, bool]:
     """Insert one summary (or overwrite it when `replace`); returns (its id, whether a row was written)."""
     if replace:
