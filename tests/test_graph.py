@@ -112,3 +112,26 @@ def test_every_relation_cites_messages_and_facts(demo):
     with store.connect() as conn:
         rows = list(conn.execute(select(relations)))
     assert rows and all(r.source_message_ids and r.source_fact_ids for r in rows)
+
+
+def test_abbreviation_is_an_alias_not_a_move(bgp_env, store, monkeypatch):
+    from datetime import datetime
+
+    from background_pipelines.store.messages import insert_message_rows, message_row
+
+    monkeypatch.setenv("BGP_START_DATE", "2026-11-01")
+    rows = [
+        message_row(platform="t", external_id=str(i), channel="c", session="s", author="chen", author_kind="user", role="user",
+                    text=text, created_at=datetime(2026, 11, d, 10))
+        for i, (d, text) in enumerate([(1, "I live in New York City."), (2, "I live in NYC, the winters are brutal.")])
+    ]
+    with store.begin() as conn:
+        insert_message_rows(conn, rows)
+    settings = Settings.from_env()
+    gw = Gateway.from_settings(settings, store)
+    _build(store, settings, gw, days=["2026-11-01", "2026-11-02"])
+    rels = relations_of(store, "chen", "lives_in")
+    assert len(rels) == 1 and rels[0]["invalidated_at"] is None and rels[0]["weight"] == 2
+    with store.connect() as conn:
+        city = conn.execute(select(entities).where(entities.c.norm == "new york city")).one()
+    assert "NYC" in city.aliases

@@ -43,8 +43,24 @@ def normalize_name(name: str) -> str:
     return s or " ".join(name.lower().split())
 
 
+def _initials(norm: str) -> str:
+    return "".join(w[0] for w in norm.split() if w not in ("of", "and", "&"))
+
+
+def _acronym_match(conn, norm: str, type_: str) -> dict | None:
+    """The existing place/org a short all-letter name abbreviates ("nyc" -> "new york city")."""
+    if type_ not in ("place", "org") or not (2 <= len(norm) <= 5 and norm.isalpha()):
+        return None
+    hits = [e for e in g.entities_of_type(conn, type_) if len(e["norm"].split()) >= 2 and _initials(e["norm"]) == norm]
+    return hits[0] if len(hits) == 1 else None  # ambiguous initials stay a separate entity
+
+
 def _entity(conn, name: str, type_: str) -> tuple[dict, bool]:
     norm = normalize_name(name)
+    if g.entity_by_norm(conn, norm) is None:
+        abbreviated = _acronym_match(conn, norm, type_)
+        if abbreviated is not None:
+            norm = abbreviated["norm"]
     ent, created = g.ensure_entity(conn, name.strip(), norm, type_)
     changes = {}
     if not created and name.strip() != ent["name"] and name.strip() not in (ent["aliases"] or []):

@@ -16,6 +16,10 @@ def entity_by_norm(conn, norm: str) -> dict | None:
     return dict(r._mapping) if r else None
 
 
+def entities_of_type(conn, type_: str) -> list[dict]:
+    return [dict(r._mapping) for r in conn.execute(select(entities).where(entities.c.type == type_).order_by(entities.c.id))]
+
+
 def ensure_entity(conn, name: str, norm: str, type_: str) -> tuple[dict, bool]:
     """The entity with dedup key `norm`, created if new; returns (row, created)."""
     now = utcnow()
