@@ -26,6 +26,10 @@ dagster-home:
 # Per-pool step limits (OSS dagster.yaml holds only a default; these are stored in the instance).
 pools: install dagster-home
 	$(BIN)/dagster instance concurrency set llm $(LLM_POOL_LIMIT) >/dev/null
+	$(BIN)/dagster instance concurrency set sensory 4 >/dev/null
+	$(BIN)/dagster instance concurrency set cognition 2 >/dev/null
+	$(BIN)/dagster instance concurrency set social 1 >/dev/null
+	$(BIN)/dagster instance concurrency set action 1 >/dev/null
 
 run: install dagster-home pools
 	$(BIN)/bgp demo-data

@@ -117,7 +117,13 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         with _migrate_lock:
             if key not in _migrated:
                 if current_revision(engine) != head_revision():
-                    upgrade(engine)
+                    try:
+                        upgrade(engine)
+                    except StoreError:
+                        # Another process may have migrated the same fresh store at the same
+                        # moment; its result is as good as ours.
+                        if current_revision(engine) != head_revision():
+                            raise
                 _migrated.add(key)
     return Store(engine)
 

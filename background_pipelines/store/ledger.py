@@ -7,10 +7,10 @@ item due again.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import func, select
 
 from background_pipelines.store.engine import Store, upsert
 from background_pipelines.store.schema import ledger
@@ -125,12 +125,4 @@ def counts(store: Store, stage: str | None = None) -> dict[tuple[str, str], int]
         return {(s, st): n for s, st, n in conn.execute(q)}
 
 
-def purge_older_than(store: Store, days: int = 7) -> int:
-    """Delete finished (done) ledger rows older than `days`; pending and failed rows stay visible."""
-    cutoff = utcnow() - timedelta(days=days)
-    with store.begin() as conn:
-        res = conn.execute(delete(ledger).where(and_(ledger.c.updated_at < cutoff, ledger.c.status == DONE)))
-        return res.rowcount or 0
-
-
-__all__ = ["DONE", "PENDING", "FAILED", "todo", "done_items", "mark", "failures", "counts", "purge_older_than", "utcnow"]
+__all__ = ["DONE", "PENDING", "FAILED", "todo", "done_items", "mark", "failures", "counts", "utcnow"]
