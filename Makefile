@@ -44,6 +44,7 @@ test: install
 	$(BIN)/pytest -q
 
 bench-smoke: install
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run_smoke.py
 
 validate: install dagster-home
