@@ -40,11 +40,13 @@ def main() -> int:
     daily, unpartitioned = [], []
     for key in graph.materializable_asset_keys:
         (daily if graph.get(key).partitions_def is not None else unpartitioned).append(key)
-    job_all = defs.get_implicit_global_asset_job_def()
+    job_all = defs.resolve_implicit_global_asset_job_def()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the summary is the output
     failed = 0
     for day in days:
         result = job_all.execute_in_process(
-            instance=instance, partition_key=day, asset_selection=sorted(daily), raise_on_error=False
+            instance=instance, partition_key=day, asset_selection=sorted(daily), raise_on_error=False,
+            run_config=quiet,
         ) if daily else None
         if result is not None and not result.success:
             failed += 1
@@ -52,18 +54,17 @@ def main() -> int:
         elif result is not None:
             print(f"{day}: run {result.run_id} ok")
     if unpartitioned:
-        result = job_all.execute_in_process(instance=instance, asset_selection=sorted(unpartitioned), raise_on_error=False)
+        result = job_all.execute_in_process(
+            instance=instance, asset_selection=sorted(unpartitioned), raise_on_error=False, run_config=quiet
+        )
         print(f"unpartitioned: run {result.run_id} {'ok' if result.success else 'FAILED'}")
         failed += 0 if result.success else 1
 
     print("\nrows per table:")
-    empty = []
     with store.connect() as conn:
         for table in metadata.sorted_tables:
             n = conn.execute(select(func.count()).select_from(table)).scalar_one()
             print(f"  {table.name:<24} {n:>8}")
-            if n == 0:
-                empty.append(table.name)
     if failed:
         print(f"\n{failed} run(s) failed", file=sys.stderr)
         return 1

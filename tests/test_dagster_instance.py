@@ -30,7 +30,7 @@ def test_materialize_against_postgres_instance(bgp_env, pg_dagster_instance):
     store = open_store(bgp_env)
     record_messages(_chat(datetime(2026, 11, 3, 9, tzinfo=timezone.utc), 12, "s1"), store)
     defs = build_definitions(Settings.from_env())
-    job = defs.get_implicit_global_asset_job_def()
+    job = defs.resolve_implicit_global_asset_job_def()
     result = job.execute_in_process(
         instance=pg_dagster_instance, partition_key="2026-11-03",
         asset_selection=[dg.AssetKey("message_scores")],
@@ -49,7 +49,7 @@ def test_single_run_backfill_over_three_days(bgp_env):
     for d in (1, 2, 3):
         record_messages(_chat(datetime(2026, 11, d, 9, tzinfo=timezone.utc), 6, f"s{d}"), store)
     defs = build_definitions(Settings.from_env())
-    job = defs.get_implicit_global_asset_job_def()
+    job = defs.resolve_implicit_global_asset_job_def()
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(
             instance=instance,
