@@ -46,6 +46,10 @@ class StageResult:
     extra: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
+    def count(self, key: str, n: int = 1) -> None:
+        """Add `n` to a stage-specific counter shown in the metadata."""
+        self.extra[key] = self.extra.get(key, 0) + n
+
     def merge(self, other: "StageResult") -> "StageResult":
         extra = dict(self.extra)
         for k, v in other.extra.items():
@@ -79,7 +83,7 @@ class StageResult:
         meta.update(self.usage.as_metadata())
         meta.update({k: v for k, v in self.extra.items()})
         if self.errors:
-            meta["errors"] = "\n".join(self.errors)
+            meta["errors"] = "\n".join(self.errors[:20])
         return meta
 
 
