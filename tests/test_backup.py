@@ -99,10 +99,10 @@ def test_export_backup_restores_equal_tables(store, db_url, empty_url, tmp_path)
         assert new_id > max(int(r[0]) for r in before["entities"])
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_sqlite_backup_restores_into_postgresql(store, db_url, tmp_path):
     """A SQLite store moves to PostgreSQL through its backup file (copied table by table)."""
-    if store.dialect != "postgresql":
-        pytest.skip("needs the PostgreSQL fixture as the target")
+    assert store.dialect == "postgresql"
     from background_pipelines.store import open_store
 
     source = open_store(f"sqlite:///{tmp_path / 'src.db'}")
