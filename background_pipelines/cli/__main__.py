@@ -1,3 +1,5 @@
+"""`python -m background_pipelines.cli`: the same as the `bgp` console script."""
+
 import sys
 
 from background_pipelines.cli import main

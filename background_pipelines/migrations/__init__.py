@@ -1,0 +1,1 @@
+"""Alembic migrations of the store (one schema for SQLite and PostgreSQL)."""
