@@ -176,6 +176,8 @@ def test_migration_0002_downgrades_and_upgrades_cleanly(store):
     from background_pipelines.store.engine import _alembic_config, current_revision
 
     with store.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0002_recall")  # undo the merge point first
+    with store.begin() as conn:
         command.downgrade(_alembic_config(conn), "0002_recall@-1")
     assert "0002_recall" not in (current_revision(store.engine) or "")
     names = set(inspect(store.engine).get_table_names())
