@@ -7,32 +7,14 @@ from typing import Callable, Sequence
 import dagster as dg
 from pydantic import Field
 
+from assets._common import asset_args, materialize_result
 from assets.latency import LatencyClass
-from assets.partitions import daily_partitions
 from assets.resources import LLMResource, StoreResource
 from background_pipelines.cognition.result import StageResult
 from background_pipelines.config import Settings
 
-OWNERS = ["team:cognition"]
-
-
 class StageConfig(dg.Config):
     force: bool = Field(default=False, description="Reprocess every item of the partition(s), done or not (backfills).")
-
-
-def store_kind(settings: Settings) -> str:
-    return "postgres" if settings.database_url.startswith("postgresql") else "sqlite"
-
-
-def kinds(settings: Settings, calls_llm: bool) -> set[str]:
-    return {"python", store_kind(settings)} | ({"openai"} if calls_llm and settings.llm_base_url else {"llm"} if calls_llm else set())
-
-
-def materialize_result(result: StageResult) -> dg.MaterializeResult:
-    meta = {k: v for k, v in result.metadata().items() if v is not None}
-    meta["dagster/row_count"] = dg.MetadataValue.int(int(result.row_count))
-    meta["preview"] = dg.MetadataValue.md(result.preview or "_nothing to do: every item is done at this code version_")
-    return dg.MaterializeResult(metadata=meta)
 
 
 def stage_asset(
@@ -54,16 +36,8 @@ def stage_asset(
     @dg.asset(
         name=name,
         deps=list(deps),
-        partitions_def=daily_partitions(settings),
-        backfill_policy=dg.BackfillPolicy.single_run(),
         description=description,
-        group_name=group_name,
-        owners=OWNERS,
-        kinds=kinds(settings, calls_llm),
-        tags={"bgp/latency_class": latency.name, "bgp/trigger": trigger},
-        pool=latency.pool_for(calls_llm),
-        retry_policy=latency.retry_policy(),
-        code_version=version,
+        **asset_args(settings, group_name=group_name, latency=latency, calls_llm=calls_llm, trigger=trigger, version=version),
     )
     def _asset(context: dg.AssetExecutionContext, config: StageConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s = store.store()
@@ -72,8 +46,6 @@ def stage_asset(
         for day in context.partition_keys:
             r = engine_fn(s, helper, store.settings(), day, force=config.force, version=version, run_id=context.run_id)
             result = r if result is None else result.merge(r)
-        if result.failed:
-            context.log.warning(f"{name}: {result.failed} items failed (see the processing ledger): {'; '.join(result.errors[:3])}")
-        return materialize_result(result)
+        return materialize_result(context, name, result, "_nothing to do: every item is done at this code version_")
 
     return _asset

@@ -13,15 +13,14 @@ from typing import Callable
 import dagster as dg
 from pydantic import Field
 
+from assets._common import asset_args, materialize_result
 from assets.latency import COGNITION, SOCIAL, LatencyClass
-from assets.partitions import daily_partitions
 from assets.resources import LLMResource, StoreResource
 from background_pipelines.character import channel_summaries, diaries, dreams, drift, goals, gossip, insights, reflections
 from background_pipelines.character.result import StepResult
 from background_pipelines.config import Settings
 
 GROUP = "character_cognition"
-OWNERS = ["team:cognition"]
 
 
 class CharacterRunConfig(dg.Config):
@@ -40,22 +39,6 @@ class ChannelRunConfig(dg.Config):
     force: bool = Field(default=False, description="Summarise windows again even if already summarised.")
 
 
-def _kinds(settings: Settings, calls_llm: bool) -> set[str]:
-    store_kind = "postgres" if settings.database_url.startswith("postgresql") else "sqlite"
-    return {"python", store_kind} | ({"openai" if settings.llm_base_url else "llm"} if calls_llm else set())
-
-
-def _materialize(context: dg.AssetExecutionContext, name: str, result: StepResult) -> dg.MaterializeResult:
-    if result.failed:
-        context.log.warning(f"{name}: {result.failed} item(s) failed (see the processing ledger): {'; '.join(result.errors[:3])}")
-    if result.pending:
-        context.log.info(f"{name}: {result.pending} item(s) pending (budget, or a local day not over yet)")
-    meta = {k: v for k, v in result.metadata().items() if v is not None}
-    meta["dagster/row_count"] = dg.MetadataValue.int(int(result.row_count))
-    meta["preview"] = dg.MetadataValue.md(result.preview or "_nothing to do_")
-    return dg.MaterializeResult(metadata=meta)
-
-
 def _character_asset(
     settings: Settings,
     *,
@@ -72,21 +55,13 @@ def _character_asset(
     @dg.asset(
         name=name,
         deps=deps,
-        partitions_def=daily_partitions(settings),
-        backfill_policy=dg.BackfillPolicy.single_run(),
         description=description,
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds=_kinds(settings, True),
-        tags={"bgp/latency_class": latency.name, "bgp/trigger": trigger},
-        pool=latency.pool_for(True),
-        retry_policy=latency.retry_policy(),
-        code_version=version,
+        **asset_args(settings, group_name=GROUP, latency=latency, calls_llm=True, trigger=trigger, version=version),
     )
     def _asset(context: dg.AssetExecutionContext, config: CharacterRunConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s = store.store()
         result = run(s, llm.gateway(s), context.partition_keys, characters=config.characters or None, force=config.force, run_id=context.run_id)
-        return _materialize(context, name, result)
+        return materialize_result(context, name, result)
 
     return _asset
 
@@ -95,26 +70,18 @@ def _reflections_asset(settings: Settings) -> dg.AssetsDefinition:
     @dg.asset(
         name="reflections",
         deps=["session_summaries", "extracted_facts"],
-        partitions_def=daily_partitions(settings),
-        backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
             "Per user with new kept summaries that (UTC) day: cross-session patterns over their last sessions "
             "(recurring topics, mood trend, preferences). One row per (user, newest summary reflected on)."
         ),
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds=_kinds(settings, True),
-        tags={"bgp/latency_class": COGNITION.name, "bgp/trigger": "reflections"},
-        pool=COGNITION.pool_for(True),
-        retry_policy=COGNITION.retry_policy(),
-        code_version=reflections.VERSION,
+        **asset_args(settings, group_name=GROUP, latency=COGNITION, calls_llm=True, trigger="reflections", version=reflections.VERSION),
     )
     def _asset(context: dg.AssetExecutionContext, config: ReflectionRunConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s = store.store()
         result = reflections.reflect_on_users(
             s, llm.gateway(s), context.partition_keys, users=config.users or None, force=config.force, run_id=context.run_id
         )
-        return _materialize(context, "reflections", result)
+        return materialize_result(context, "reflections", result)
 
     return _asset
 
@@ -123,27 +90,19 @@ def _gossip_asset(settings: Settings) -> dg.AssetsDefinition:
     @dg.asset(
         name="gossip",
         deps=["message_scores", "relationship_scores"],
-        partitions_def=daily_partitions(settings),
-        backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
             "Significance-3 events users told one character, passed on as second-hand memories (with provenance: "
             "teller, receiver, user, source message) to the other characters who already know that user; never "
             "to a character who has not met them. Partition: the event's UTC day."
         ),
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds=_kinds(settings, True),
-        tags={"bgp/latency_class": SOCIAL.name, "bgp/trigger": "nightly"},
-        pool=SOCIAL.pool_for(True),
-        retry_policy=SOCIAL.retry_policy(),
-        code_version=gossip.VERSION,
+        **asset_args(settings, group_name=GROUP, latency=SOCIAL, calls_llm=True, trigger="nightly", version=gossip.VERSION),
     )
     def _asset(context: dg.AssetExecutionContext, config: CharacterRunConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s = store.store()
         result = gossip.share_gossip(
             s, llm.gateway(s), context.partition_keys, characters=config.characters or None, force=config.force, run_id=context.run_id
         )
-        return _materialize(context, "gossip", result)
+        return materialize_result(context, "gossip", result)
 
     return _asset
 
@@ -152,19 +111,11 @@ def _channel_asset(settings: Settings) -> dg.AssetsDefinition:
     @dg.asset(
         name="channel_summaries",
         deps=["messages"],
-        partitions_def=daily_partitions(settings),
-        backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
             "A rolling summary per channel for each ended window of the (UTC) day (6 h by default), each carrying "
             "the previous one forward; one row per (channel, window end). Windows not ended yet wait for a later run."
         ),
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds=_kinds(settings, True),
-        tags={"bgp/latency_class": COGNITION.name, "bgp/trigger": "channel"},
-        pool=COGNITION.pool_for(True),
-        retry_policy=COGNITION.retry_policy(),
-        code_version=channel_summaries.VERSION,
+        **asset_args(settings, group_name=GROUP, latency=COGNITION, calls_llm=True, trigger="channel", version=channel_summaries.VERSION),
     )
     def _asset(context: dg.AssetExecutionContext, config: ChannelRunConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s = store.store()
@@ -172,7 +123,7 @@ def _channel_asset(settings: Settings) -> dg.AssetsDefinition:
             s, llm.gateway(s), context.partition_keys, window_hours=config.window_hours,
             channels=config.channels or None, force=config.force, run_id=context.run_id,
         )
-        return _materialize(context, "channel_summaries", result)
+        return materialize_result(context, "channel_summaries", result)
 
     return _asset
 
@@ -181,20 +132,12 @@ def _drift_asset(settings: Settings) -> dg.AssetsDefinition:
     @dg.asset(
         name="drift_observations",
         deps=["messages"],
-        partitions_def=daily_partitions(settings),
-        backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
             "Per active character and local day: the embedding distance of its replies from its persona+voice and "
             "style statistics (length, emoji, question, exclamation rates) against the BGP_DRIFT_BASELINE_DAYS "
             "before; flagged at drift score >= BGP_DRIFT_THRESHOLD. Embeddings only, no chat LLM."
         ),
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds=_kinds(settings, False),
-        tags={"bgp/latency_class": COGNITION.name, "bgp/trigger": "daily"},
-        pool=COGNITION.pool_for(False),
-        retry_policy=COGNITION.retry_policy(),
-        code_version=drift.VERSION,
+        **asset_args(settings, group_name=GROUP, latency=COGNITION, calls_llm=False, trigger="daily", version=drift.VERSION),
     )
     def _asset(context: dg.AssetExecutionContext, config: CharacterRunConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s, settings_now = store.store(), store.settings()
@@ -203,7 +146,7 @@ def _drift_asset(settings: Settings) -> dg.AssetsDefinition:
             baseline_days=settings_now.drift_baseline_days, characters=config.characters or None,
             force=config.force, run_id=context.run_id,
         )
-        return _materialize(context, "drift_observations", result)
+        return materialize_result(context, "drift_observations", result)
 
     return _asset
 

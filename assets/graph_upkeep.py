@@ -5,6 +5,7 @@ stay when BGP_CHAT_LLM_ENABLED=false; the `bgp/trigger` tag puts them in the upk
 import dagster as dg
 from pydantic import Field
 
+from assets._common import asset_args
 from assets.latency import ACTION, COGNITION
 from assets.resources import LLMResource, StoreResource
 from background_pipelines.backup import backup_dir_for, backup_store
@@ -12,7 +13,6 @@ from background_pipelines.config import Settings
 from background_pipelines.graph_upkeep import decay_relations, enrich_cooccurrence, prune_graph, resolve_entities
 from background_pipelines.store.graph_upkeep import count_expired
 
-OWNERS = ["team:cognition"]
 NIGHTLY, WEEKLY = "upkeep", "weekly"  # the sensors helper's nightly no-LLM job and weekly job
 
 
@@ -21,17 +21,7 @@ class BackupConfig(dg.Config):
     snapshot: bool = Field(default=False, description="Write a snapshot (keep 5) instead of a nightly backup (keep 14).")
 
 
-def _store_kind(settings: Settings) -> str:
-    return "postgres" if settings.database_url.startswith("postgresql") else "sqlite"
-
-
-def _tags(latency, trigger: str) -> dict[str, str]:
-    return {"bgp/latency_class": latency.name, "bgp/trigger": trigger}
-
-
 def definitions(settings: Settings) -> dg.Definitions:
-    kinds = {"python", _store_kind(settings)}
-
     @dg.asset(
         name="graph_consolidation",
         deps=["knowledge_graph"],
@@ -40,12 +30,7 @@ def definitions(settings: Settings) -> dg.Definitions:
             "neighbourhood), rapidfuzz similarity, acronyms and aliases, embeddings confirming typo matches; only "
             "same-type entities merge. Every merge is audited with full before-images (`bgp graph unmerge MERGE_ID`)."
         ),
-        group_name="graph_upkeep",
-        owners=OWNERS,
-        kinds=kinds,
-        tags=_tags(COGNITION, NIGHTLY),
-        pool=COGNITION.pool_for(False),
-        retry_policy=COGNITION.retry_policy(),
+        **asset_args(settings, group_name="graph_upkeep", latency=COGNITION, calls_llm=False, trigger=NIGHTLY, daily=False),
     )
     def graph_consolidation(store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         r = resolve_entities(store.store(), llm.embedder())
@@ -70,12 +55,7 @@ def definitions(settings: Settings) -> dg.Definitions:
             "Implicit edges: entities mentioned in the same sessions (>= 2) through their relations' source messages "
             "get an inferred `co_occurs_with` relation (inferred=True), unless an explicit relation links them."
         ),
-        group_name="graph_upkeep",
-        owners=OWNERS,
-        kinds=kinds,
-        tags=_tags(COGNITION, NIGHTLY),
-        pool=COGNITION.pool_for(False),
-        retry_policy=COGNITION.retry_policy(),
+        **asset_args(settings, group_name="graph_upkeep", latency=COGNITION, calls_llm=False, trigger=NIGHTLY, daily=False),
     )
     def graph_enrichment(store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()
@@ -100,12 +80,7 @@ def definitions(settings: Settings) -> dg.Definitions:
             "Relation strength = weight x BGP_GRAPH_DECAY_FACTOR^(days since last_seen); below BGP_GRAPH_EXPIRE_BELOW "
             "a relation is soft-expired (expired_at set, kept for review). Relations mentioned again are revived."
         ),
-        group_name="graph_upkeep",
-        owners=OWNERS,
-        kinds=kinds,
-        tags=_tags(ACTION, NIGHTLY),
-        pool=ACTION.pool_for(False),
-        retry_policy=ACTION.retry_policy(),
+        **asset_args(settings, group_name="graph_upkeep", latency=ACTION, calls_llm=False, trigger=NIGHTLY, daily=False),
     )
     def graph_decay(store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()
@@ -130,12 +105,7 @@ def definitions(settings: Settings) -> dg.Definitions:
             "Weekly: deletes relations soft-expired longer than BGP_GRAPH_RETENTION_DAYS, then orphan entities (no "
             "relation, no fact naming them) older than a day."
         ),
-        group_name="graph_upkeep",
-        owners=OWNERS,
-        kinds=kinds,
-        tags=_tags(ACTION, WEEKLY),
-        pool=ACTION.pool_for(False),
-        retry_policy=ACTION.retry_policy(),
+        **asset_args(settings, group_name="graph_upkeep", latency=ACTION, calls_llm=False, trigger=WEEKLY, daily=False),
     )
     def graph_pruning(store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()
@@ -159,12 +129,7 @@ def definitions(settings: Settings) -> dg.Definitions:
             "when on PATH, else a table-by-table export. Skips when a nightly backup is younger than 23 h; keeps 14 "
             "nightly and 5 snapshots. Restore with `bgp restore FILE`."
         ),
-        group_name="operations",
-        owners=["team:platform"],
-        kinds=kinds,
-        tags=_tags(ACTION, NIGHTLY),
-        pool=ACTION.pool_for(False),
-        retry_policy=ACTION.retry_policy(),
+        **asset_args(settings, group_name="operations", latency=ACTION, calls_llm=False, trigger=NIGHTLY, daily=False, owners=["team:platform"]),
     )
     def store_backup(config: BackupConfig, store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()

@@ -4,7 +4,7 @@ arrive, which is what marks the message-level assets stale."""
 
 import dagster as dg
 
-from assets._message_level import OWNERS, store_kind
+from assets._common import OWNERS, store_kind
 from assets.partitions import daily_partitions
 from assets.resources import StoreResource
 from background_pipelines.config import Settings
