@@ -7,7 +7,7 @@ partition, run_key = stage:partition:high-water id) and the next cursor, or why 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 

@@ -18,6 +18,7 @@ from background_pipelines.character.material import (
     split_by_day_over,
 )
 from background_pipelines.character.result import StepResult, add_usage
+from background_pipelines.cognition.result import record_unanswered
 from background_pipelines.llm.task import Task, Usage
 from background_pipelines.store import character as cstore
 from background_pipelines.store import ledger
@@ -27,16 +28,7 @@ from background_pipelines.store.engine import Store
 def record_outcome_failures(store: Store, stage: str, version: str, result: StepResult, failures, run_id: str | None) -> None:
     """Ledger the items the gateway did not answer: budget -> pending, anything else -> failed."""
     for item, outcome in failures:
-        reason = f"{outcome.error}: {outcome.detail or ''}".strip(": ")
-        if outcome.raw_excerpt:
-            reason += f" | answer: {outcome.raw_excerpt[:200]}"
-        if outcome.error == "budget_exhausted":
-            ledger.mark(store, stage, version, [item], ledger.PENDING, error=reason, run_id=run_id)
-            result.pending += 1
-        else:
-            ledger.mark(store, stage, version, [item], ledger.FAILED, error=reason, run_id=run_id)
-            result.failed += 1
-            result.errors.append(f"{item}: {reason}")
+        record_unanswered(store, result, stage, version, [item], outcome, item, run_id)
 
 
 def run_character_days(

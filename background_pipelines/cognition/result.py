@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from background_pipelines.llm.task import Usage
+from background_pipelines.store import ledger
 
 
 def add_usage(a: Usage, b: Usage) -> Usage:
@@ -101,9 +102,28 @@ def md_table(headers: list[str], rows: list[list[Any]], limit: int = 10) -> str:
 
 
 def failure_reason(outcome) -> str:
-    """Why an LLM outcome failed, for the ledger: the classification, then detail or an answer excerpt."""
-    detail = getattr(outcome, "detail", None) or outcome.raw_excerpt or ""
-    return f"{outcome.error}: {detail}"[:500] if detail else str(outcome.error)
+    """Why an LLM outcome failed, for the ledger: the classification, its detail, an answer excerpt."""
+    parts = [str(outcome.error)]
+    if getattr(outcome, "detail", None):
+        parts.append(outcome.detail)
+    if outcome.raw_excerpt:
+        parts.append(f"answer: {outcome.raw_excerpt[:200]}")
+    return ": ".join(parts)[:500]
+
+
+def record_unanswered(store, result: StageResult, stage: str, version: str, items: list[str], outcome,
+                      label: str, run_id: str | None, conn=None) -> None:
+    """Ledger items the gateway did not answer: an exhausted budget leaves them pending (asked again
+    next run), anything else marks them failed with the reason; `result` counts them."""
+    reason = failure_reason(outcome)
+    pending = outcome.error == "budget_exhausted"
+    ledger.mark(store, stage, version, items, ledger.PENDING if pending else ledger.FAILED,
+                error=reason, run_id=run_id, conn=conn)
+    if pending:
+        result.pending += len(items)
+    else:
+        result.failed += len(items)
+        result.errors.append(f"{label}: {reason}")
 
 
 def one_line(text: str, limit: int) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from background_pipelines.cognition import text as tx
-from background_pipelines.cognition.result import StageResult, failure_reason, md_table, one_line
+from background_pipelines.cognition.result import StageResult, md_table, one_line, record_unanswered
 from background_pipelines.config import Settings
 from background_pipelines.llm.task import Outcome, Task, Usage
 from background_pipelines.store import ledger
@@ -159,14 +159,8 @@ def score_messages(
     for batch, outcome in zip(batches, outcomes):
         ids = [m["id"] for m in batch["messages"]]
         if not outcome.ok:
-            status = ledger.PENDING if outcome.error == "budget_exhausted" else ledger.FAILED
-            reason = failure_reason(outcome)
-            ledger.mark(store, STAGE, version, [str(i) for i in ids], status, error=reason, run_id=run_id)
-            if status == ledger.PENDING:
-                result.pending += len(ids)
-            else:
-                result.failed += len(ids)
-                result.errors.append(f"messages {ids[0]}..{ids[-1]}: {reason}")
+            record_unanswered(store, result, STAGE, version, [str(i) for i in ids], outcome,
+                              f"messages {ids[0]}..{ids[-1]}", run_id)
             continue
         judged = {s.id: s for s in outcome.value.scores}
         for mid in ids:

@@ -10,7 +10,7 @@ from collections import Counter
 from pydantic import BaseModel, Field
 
 from background_pipelines.cognition import text as tx
-from background_pipelines.cognition.result import StageResult, failure_reason, md_table, one_line
+from background_pipelines.cognition.result import StageResult, md_table, one_line, record_unanswered
 from background_pipelines.cognition.scoring import content_factor, significance_of
 from background_pipelines.config import Settings
 from background_pipelines.llm.task import Task
@@ -197,14 +197,7 @@ def _save(conn, job, inp, outcome, day, version, usage, run_id, result, last_sav
     """Record one session's outcome (summary row and ledger) in `conn`; returns rows written."""
     item = f"{job['session']}@{job['msgs'][-1]['id']}"
     if not outcome.ok:
-        status = ledger.PENDING if outcome.error == "budget_exhausted" else ledger.FAILED
-        reason = failure_reason(outcome)
-        ledger.mark(None, STAGE, version, [item], status, error=reason, run_id=run_id, conn=conn)
-        if status == ledger.PENDING:
-            result.pending += 1
-        else:
-            result.failed += 1
-            result.errors.append(f"session {job['session']}: {reason}")
+        record_unanswered(None, result, STAGE, version, [item], outcome, f"session {job['session']}", run_id, conn=conn)
         return 0
     out = outcome.value
     text = out.summary.strip()
