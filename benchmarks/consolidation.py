@@ -211,7 +211,7 @@ def generate(n: int, seed: int = 7, dense: bool = False):
 
 
 def _load(store, rows, when):
-    data, norms = [], set()
+    data = []
     for i, (name, etype) in enumerate(rows):
         norm = f"{normalize_name(name)}#{etype}#{i}"  # the KG keys on norm; keep every row distinct here
         data.append(dict(name=name, norm=norm, type=etype, aliases=[], created_at=when, updated_at=when))

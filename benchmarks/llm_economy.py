@@ -21,7 +21,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pydantic import BaseModel  # noqa: E402
 
 from background_pipelines.cognition import extract_facts, score_messages, summarize_sessions  # noqa: E402
 from background_pipelines.cognition.facts import FACT_TASK, FactBatch  # noqa: E402

@@ -33,7 +33,7 @@ from background_pipelines.llm.embedders import HashingEmbedder  # noqa: E402
 from background_pipelines.forget import forget  # noqa: E402
 from background_pipelines.recall import recall  # noqa: E402
 from background_pipelines.store import open_store  # noqa: E402
-from background_pipelines.store.messages import MESSAGE_COLUMNS, insert_message_values  # noqa: E402
+from background_pipelines.store.messages import insert_message_values  # noqa: E402
 
 CHARACTERS = ["Juno", "Mira", "Rex", "Luna"]
 JOBS = ["nurse", "pharmacist", "barista", "gardener", "teacher", "pilot", "welder", "chef", "architect", "plumber",

@@ -142,7 +142,7 @@ def main() -> int:
         print(f"| {name} | {processed[name]:,} | {rows[name]:,} | {seconds[name]:.1f} | {total / seconds[name]:,.0f} | {cpu[name]:.1f} | {total / cpu[name]:,.0f} |")
     print(f"| **all stages** | | | **{wall:.1f}** | **{rate:,.0f}** | **{cpu_all:.1f}** | **{cpu_rate:,.0f}** |")
     print(f"| rerun (all done, ledger skip) | | | {rerun:.1f} | {total / rerun:,.0f} | | |")
-    print(f"\n| measure | value | goal | met |\n|---|---:|---:|---|")
+    print("\n| measure | value | goal | met |\n|---|---:|---:|---|")
     print(f"| messages/s, all stages (wall) | {rate:,.0f} | >= {GOAL_RATE:,} | {'yes' if rate >= GOAL_RATE else 'NO'} |")
     print(f"| messages per CPU-second, all stages | {cpu_rate:,.0f} | >= {GOAL_RATE:,} | {'yes' if cpu_rate >= GOAL_RATE else 'NO'} |")
     print(f"| peak RSS (MB) | {rss:,.0f} | < {GOAL_RSS_MB:,} | {'yes' if rss < GOAL_RSS_MB else 'NO'} |")

@@ -30,7 +30,7 @@ def _meta(result, key):
 
 def test_upkeep_assets_materialize_with_counts(store, bgp_env, tmp_path, monkeypatch):
     monkeypatch.setenv("BGP_BACKUP_DIR", str(tmp_path / "backups"))
-    ids = build_graph(store)
+    build_graph(store)
     with store.begin() as conn:  # everything seen yesterday but the lives_in relations (200 days ago)
         conn.execute(update(relations).values(last_seen=utcnow() - timedelta(days=1)))
         conn.execute(update(relations).where(relations.c.predicate == "lives_in").values(last_seen=utcnow() - timedelta(days=200)))
