@@ -5,7 +5,7 @@ package when installed), and questions of all five kinds with their evidence tur
 
 Written before recall was tuned against it; deterministic by seed.
 
-    .venv/bin/python benchmarks/memory_gen.py OUT.json [--seed 0] [--samples 2] [--sessions 20]
+    .venv/bin/python benchmarks/memory_gen.py OUT.json [--seed 0] [--samples 2] [--sessions 20] | --smoke
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import random
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 USERS = ["Maya", "Tom", "Priya", "Lukas", "Amara", "Jonas", "Elena", "Sam", "Noor", "Diego"]
 CHARACTERS = ["Wren", "Otis", "Juniper", "Felix", "Iris", "Rowan", "Hazel", "Milo"]
@@ -351,11 +352,19 @@ def generate(seed: int = 0, samples: int = 2, sessions: int = 20) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("out", help="where to write the JSON list of samples")
+    p.add_argument("out", nargs="?", help="where to write the JSON list of samples")
+    p.add_argument("--smoke", action="store_true", help="one 4-session sample to a temporary file (CI)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--samples", type=int, default=2)
     p.add_argument("--sessions", type=int, default=20)
     args = p.parse_args(argv)
+    if args.smoke:
+        import tempfile
+
+        args.samples, args.sessions = 1, 4
+        args.out = args.out or str(Path(tempfile.mkdtemp(prefix="bgp_memory_gen_")) / "smoke.json")
+    if not args.out:
+        p.error("give OUT (or --smoke)")
     data = generate(args.seed, args.samples, args.sessions)
     with open(args.out, "w") as fh:
         json.dump(data, fh, indent=1)
