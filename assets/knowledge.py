@@ -1,4 +1,4 @@
-"""Knowledge: facts and preferences extracted from user messages (<= 50 messages per LLM call), and
+"""Knowledge: facts and preferences extracted from messages (<= 50 messages of one author per LLM call), and
 the temporal knowledge graph built from them. Left out when ENABLE_RUNTIME_FACT_EXTRACTION=false or
 BGP_CHAT_LLM_ENABLED=false (the graph has no other source)."""
 
@@ -26,8 +26,8 @@ def definitions(settings: Settings) -> dg.Definitions:
         version=facts.VERSION,
         description=(
             "Facts users state about themselves (works_at, job_title, lives_in, has_pet, partner_of, likes, ...) and "
-            "their preferences (be concise, no emojis), from user messages in batches of <= 50 per LLM call; every "
-            "fact cites its messages."
+            "their preferences (be concise, no emojis), from batches of <= 50 messages of one author per LLM call "
+            "(one user's text can never become another's fact); every fact cites its messages."
         ),
         group_name="knowledge",
         latency=SENSORY,

@@ -1,4 +1,4 @@
-"""extract_facts: what the patterns find, batching (<= 50 user messages a call, counted at the
+"""extract_facts: what the patterns find, batching (<= 50 messages of one author a call, counted at the
 local OpenAI-compatible server), citations, idempotent reruns, failures and budget in the ledger."""
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def test_rerun_adds_no_facts(world):
     assert again.processed == 0 and forced.processed > 0 and len(_facts(store)) == n
 
 
-def test_http_calls_are_batched_at_most_50_user_messages(bgp_env, store, monkeypatch):
+def test_http_calls_are_batched_at_most_50_messages_of_one_author(bgp_env, store, monkeypatch):
     monkeypatch.setenv("BGP_START_DATE", DAYS[0])
     with store.begin() as conn:
         insert_message_rows(conn, world_rows(DAYS[:1], per_session=130))
@@ -105,7 +105,14 @@ def test_http_calls_are_batched_at_most_50_user_messages(bgp_env, store, monkeyp
         script_offline_answers(srv)
         result = extract_facts(store, _http_gateway(store, srv), settings, DAYS[0])
         calls = srv.requests("chat/completions")
-    assert len(calls) == math.ceil(len(user_msgs) / 50)
+    per_author: dict[str, int] = {}
+    for m in user_msgs:
+        per_author[m["author"]] = per_author.get(m["author"], 0) + 1
+    assert len(calls) == sum(math.ceil(n / 50) for n in per_author.values())
+    for call in calls:  # never two authors' messages in one prompt
+        body = next(m["content"] for m in call["json"]["messages"] if m["role"] == "user")
+        rows = [line.split("\t") for line in body.split("\n")[1:] if line]
+        assert 0 < len(rows) <= 50 and len({r[1] for r in rows}) == 1
     assert result.usage.requests == len(calls) and result.usage.backend == "openai"
     assert ("alice", "works_at", "Acme Corp") in {(r["user_name"], r["predicate"], r["object"]) for r in _facts(store)}
 
@@ -124,7 +131,7 @@ def test_failed_batch_is_marked_failed_with_reason_and_retried_next_run(world):
     store, settings = world
     with LocalLLMServer() as srv:
         script_offline_answers(srv)
-        srv.fail_next(2, status=500)  # both attempts of the one batch
+        srv.fail_next(4, status=500)  # both attempts of each author's batch (alice, bob)
         failed = extract_facts(store, _http_gateway(store, srv), settings, DAYS[0])
         assert failed.failed > 0 and failed.processed == 0
         reasons = ledger.failures(store, "extract")
@@ -138,7 +145,7 @@ def test_uncited_answers_are_refused(world):
     with LocalLLMServer() as srv:
         srv.script("extract_facts", lambda req: {"facts": [{"message_ids": [999999], "kind": "fact", "predicate": "works_at", "object": "Nowhere", "confidence": 0.9}]})
         result = extract_facts(store, _http_gateway(store, srv), settings, DAYS[0])
-    assert result.extra["uncited_dropped"] == 1 and _facts(store) == []
+    assert result.extra["uncited_dropped"] == result.extra["llm_calls_planned"] == 2 and _facts(store) == []  # one per author's batch
 
 
 def test_budget_exhausted_leaves_messages_pending(world, monkeypatch):
