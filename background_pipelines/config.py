@@ -110,6 +110,7 @@ class Settings:
     embedding_api_key: Secret = field(default_factory=lambda: Secret(None))
     embedding_model: str | None = None
     embedding_batch_size: int = 100
+    embed_on_write: str = "auto"  # auto | always | never: vectors written with the message (ingest/write_index.py)
     # thresholds and triggers
     summary_message_threshold: int = 20
     knowledge_extraction_threshold: int = 10
@@ -194,6 +195,7 @@ class Settings:
             embedding_api_key=Secret(_str(env, "BGP_EMBEDDING_API_KEY", None)),
             embedding_model=_str(env, "BGP_EMBEDDING_MODEL", None),
             embedding_batch_size=_num(env, "BGP_EMBEDDING_BATCH_SIZE", 100, int),
+            embed_on_write=_choice(env, "BGP_EMBED_ON_WRITE", "auto", ("auto", "always", "never")),
             summary_message_threshold=_num(env, "SUMMARY_MESSAGE_THRESHOLD", 20, int),
             knowledge_extraction_threshold=_num(env, "KNOWLEDGE_EXTRACTION_THRESHOLD", 10, int),
             reflection_delay_seconds=_num(env, "REFLECTION_DELAY_SECONDS", 60, int),

@@ -26,6 +26,7 @@ from background_pipelines.ingest.reader import (
 )
 from background_pipelines.ingest.sources import DEFAULT_SESSION_GAP, Record, Skip, where
 from background_pipelines.ingest.telegram import TelegramSource
+from background_pipelines.ingest.write_index import index_new_messages, max_message_id
 from background_pipelines.store import Store, open_store
 from background_pipelines.store.ledger import utcnow
 from background_pipelines.store.messages import bulk_insert, insert_message_values
@@ -159,6 +160,7 @@ def ingest_file(
         reader = CountingReader(raw)
         source = _SOURCES[fmt](path, reader, characters=frozenset(characters), session_gap=session_gap)
         with store.begin() as conn, bulk_insert(conn):
+            before = max_message_id(conn)
             out = _Batcher(conn, report, platform=platform, skip_invalid=skip_invalid, on_problem=on_problem,
                            batch_size=batch_size,
                            abort_hint=f"nothing from {path} was written (fix the record or pass --skip-invalid)")
@@ -180,6 +182,8 @@ def ingest_file(
                     out.reject([item])
             out.finish()
         bar.update(source.bytes_read - bar.n)
+    if report.inserted:
+        index_new_messages(store, before)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -199,6 +203,7 @@ def record_messages(
     store = store or default_store()
     result = RecordResult()
     with store.begin() as conn:
+        before = max_message_id(conn)
         out = _Batcher(conn, result, platform=platform, skip_invalid=skip_invalid, on_problem=None,
                        batch_size=batch_size, abort_hint="nothing was written")
         for index, item in enumerate(messages):
@@ -212,6 +217,8 @@ def record_messages(
             except ValidationError as exc:
                 out.reject(problems_from(exc, f"record {index}"))
         out.finish()
+    if result.inserted:  # after the commit: recallable on return, and the write never waits on a model
+        index_new_messages(store, before)
     return result
 
 
