@@ -27,11 +27,22 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `bgp` console script: subcommands set `func(args) -> exit code`."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from background_pipelines.config import ConfigError
+    from background_pipelines.store.engine import StoreError, first_line
+
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (ConfigError, StoreError) as exc:  # a bad setting or an unreachable store: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:  # the store failed mid-command; the statement and its parameters stay out
+        print(f"error: the store failed: {first_line(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # python -m background_pipelines.cli

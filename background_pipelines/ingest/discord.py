@@ -9,11 +9,11 @@ other types (joins, pins, calls, thread notices) and messages without text are s
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
-from background_pipelines.ingest.model import Problem
+from background_pipelines.ingest.model import Problem, naive_utc
 from background_pipelines.ingest.reader import CountingReader, capture, json_events
 from background_pipelines.ingest.sources import DEFAULT_SESSION_GAP, GapSessions, Record, Skip, where
 
@@ -28,7 +28,10 @@ def _parse_time(value) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+    try:
+        return naive_utc(parsed)
+    except ValueError:  # outside years 1..9999 in UTC
+        return None
 
 
 class DiscordSource:

@@ -22,7 +22,7 @@ class JsonlSource:
 
     def __iter__(self) -> Iterator[Record]:
         lineno = 0
-        for line in self.reader.lines():
+        for line in self.reader.lines(self.path):
             lineno += 1
             if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):  # UTF-8 BOM written by some editors
                 line = line[3:]

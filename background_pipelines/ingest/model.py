@@ -11,7 +11,7 @@ Canonical JSONL is one JSON object per line with these fields:
     author       str (<= 255)              yes       user name or character name
     author_kind  "user" | "character"      no        default "user"
     role         "user"|"assistant"|"system" no      default "assistant" for characters, else "user"
-    text         str (non-empty, no NUL)   yes       the message text
+    text         str (non-empty, no NUL)   yes       the message text (no string field may hold NUL)
     created_at   ISO 8601 str              yes       e.g. "2026-11-01T12:00:00Z"; naive = UTC
 
 Unknown fields are ignored. (platform, external_id) is unique in the store: re-importing is a no-op.
@@ -49,21 +49,21 @@ class CanonicalMessage(BaseModel):
         value = str(value)
         if not value or len(value) > 128:
             raise ValueError("must be 1 to 128 characters")
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
         return value
 
-    @field_validator("text")
+    @field_validator("platform", "channel", "session", "author", "text")
     @classmethod
-    def _text_has_no_nul(cls, value: str) -> str:
-        if "\x00" in value:  # PostgreSQL text cannot hold NUL; reject instead of altering the text
+    def _has_no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:  # PostgreSQL text cannot hold NUL; reject, never alter
             raise ValueError("contains a NUL character")
         return value
 
     @field_validator("created_at")
     @classmethod
     def _as_naive_utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value
+        return naive_utc(value)
 
     @model_validator(mode="after")
     def _default_role(self) -> "CanonicalMessage":
@@ -71,6 +71,17 @@ class CanonicalMessage(BaseModel):
             # straight into the field storage: pydantic's __setattr__ costs ~1 us a record on bulk imports
             self.__dict__["role"] = "assistant" if self.author_kind == "character" else "user"
         return self
+
+
+def naive_utc(value: datetime) -> datetime:
+    """An aware time as naive UTC (naive is taken as UTC already). Raises ValueError, not
+    OverflowError, when UTC falls outside years 1..9999 (0001-01-01T00:00:00+01:00)."""
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is outside years 1..9999 in UTC") from None
 
 
 @dataclass(frozen=True)

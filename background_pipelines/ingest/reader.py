@@ -12,6 +12,11 @@ import ijson
 from ijson.common import ObjectBuilder
 
 FORMATS = ("jsonl", "telegram", "discord")
+# Real exports nest about 8 levels deep (chats > list > messages > text parts); a hostile file can nest
+# 100,000 deep, and ijson's prefix strings then grow with depth per event (quadratic memory), so
+# deeper input is refused while parsing, before the prefixes are built.
+MAX_JSON_DEPTH = 64
+MAX_LINE_BYTES = 16 * 1024 * 1024  # one JSON line (one message) read into memory at most
 
 
 class IngestError(ValueError):
@@ -44,9 +49,18 @@ class CountingReader:
         self.bytes_read += len(chunk)
         return chunk
 
-    def lines(self) -> Iterator[bytes]:
-        """The file's lines (buffered by the file object), counting bytes as they go."""
-        for line in self._raw:
+    def lines(self, path: Path | str = "", limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+        """The file's lines (buffered by the file object), counting bytes as they go; a line longer
+        than `limit` bytes is refused without reading it whole (a file without newlines is one line)."""
+        readline = self._raw.readline
+        lineno = 0
+        while True:
+            line = readline(limit + 1)
+            if not line:
+                return
+            lineno += 1
+            if len(line) > limit and not line.endswith(b"\n"):
+                raise IngestError(f"{path}:{lineno}: line longer than {limit:,} bytes; refused (one JSON line holds one message)")
             self.bytes_read += len(line)
             yield line
 
@@ -73,16 +87,42 @@ class CountingReader:
         return self._lines_before_prev + self._prev.count(b"\n") + 1
 
 
-def json_events(path: Path, reader: CountingReader) -> Iterator[tuple[str, str, object]]:
-    """ijson (prefix, event, value) triples; a syntax error becomes an IngestError naming file:line."""
+def json_events(path: Path, reader: CountingReader, max_depth: int = MAX_JSON_DEPTH) -> Iterator[tuple[str, str, object]]:
+    """ijson (prefix, event, value) triples; a syntax error, invalid UTF-8 or nesting deeper than
+    `max_depth` becomes an IngestError naming file:line. Prefixes are built lazily from basic events,
+    one at a time, so a deep file is refused after one read chunk, in constant memory."""
+    depth = 0
     try:
-        yield from ijson.parse(reader, use_float=True)
+        for prefix, event, value in ijson.parse(ijson.basic_parse(reader, use_float=True)):
+            if event == "start_map" or event == "start_array":
+                depth += 1
+                if depth > max_depth:
+                    raise IngestError(
+                        f"{path}:{reader.approx_line()}: {_short_field(prefix)}: JSON nested more than {max_depth} "
+                        "levels deep; refused (exports nest under 10)"
+                    )
+            elif event == "end_map" or event == "end_array":
+                depth -= 1
+            yield prefix, event, value
     except ijson.JSONError as exc:
         message = str(exc)
         line = reader.line_of_parse_error(message)
         where = f"{path}:{line}" if line else f"{path}: near line {reader.approx_line()}"
         first = message.splitlines()[0] if message else type(exc).__name__
         raise IngestError(f"{where}: malformed JSON: {first}") from None
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"{path}: near line {reader.approx_line()}: invalid UTF-8 ({exc.reason} at byte {exc.start} of a string); "
+            "exports are UTF-8"
+        ) from None
+
+
+def _short_field(prefix: str, keep: int = 4) -> str:
+    """A JSON path for an error line: its first `keep` parts, then how many more follow."""
+    parts = prefix.split(".") if prefix else ["<root>"]
+    if len(parts) <= keep:
+        return ".".join(parts)
+    return ".".join(parts[:keep]) + f"...(+{len(parts) - keep} levels)"
 
 
 def capture(events, values: frozenset[str], starts: frozenset[str] = frozenset()):
@@ -134,7 +174,7 @@ def detect_format(path: Path) -> str:
         obj = json.loads(first_line)
         if isinstance(obj, dict) and "external_id" in obj:
             return "jsonl"
-    except ValueError:
+    except (ValueError, RecursionError):  # not one object, or nested too deep for json: not JSON lines
         pass
     keys = {k.decode() for k in _TOP_KEY.findall(head)}
     if "guild" in keys and "channel" in keys:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
-from background_pipelines.ingest.model import Problem
+from background_pipelines.ingest.model import Problem, naive_utc
 from background_pipelines.ingest.reader import CountingReader, capture, json_events
 from background_pipelines.ingest.sources import DEFAULT_SESSION_GAP, GapSessions, Record, Skip, where
 
@@ -62,7 +62,10 @@ def _timestamp(msg: dict) -> datetime | None:
             parsed = datetime.fromisoformat(date)
         except ValueError:
             return None
-        return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+        try:
+            return naive_utc(parsed)
+        except ValueError:  # outside years 1..9999 in UTC
+            return None
     return None
 
 

@@ -64,7 +64,21 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of a driver error: no SQL, no bound parameters (they may hold message text)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return f"{type(getattr(exc, 'orig', None) or exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
 def make_engine(url: str) -> Engine:
+    """An engine for `url`; raises StoreError (URL masked) when the URL is not one we can use."""
+    try:
+        return _make_engine(url)
+    except Exception as exc:
+        raise StoreError(f"cannot use the store URL {mask_url(url)}: {first_line(exc)}") from None
+
+
+def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -90,9 +104,15 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The store's applied revision(s), comma-joined and sorted; None for an empty store."""
-    with engine.connect() as conn:
-        heads = MigrationContext.configure(conn).get_current_heads()
+    """The store's applied revision(s), comma-joined and sorted; None for an empty store. Raises
+    StoreError naming the (masked) URL when the store cannot be reached."""
+    try:
+        with engine.connect() as conn:
+            heads = MigrationContext.configure(conn).get_current_heads()
+    except Exception as exc:
+        raise StoreError(
+            f"cannot open the store at {mask_url(engine.url.render_as_string(hide_password=False))}: {first_line(exc)}"
+        ) from None
     return ",".join(sorted(heads)) or None
 
 
@@ -104,7 +124,7 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     except Exception as exc:  # the raw error may carry the URL with its password
         raise StoreError(
             f"migrating the store at {mask_url(str(engine.url.render_as_string(hide_password=False)))} "
-            f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            f"failed: {first_line(exc)}"
         ) from None
 
 
