@@ -6,9 +6,11 @@ Secrets (API keys, database passwords) are held in `Secret` and masked in every 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
 
@@ -37,6 +39,32 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+# scheme://user:password@ — the userinfo of any URL inside a text (an endpoint, an error message)
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s'\"<>]+@")
+
+
+def redact_urls(text: str) -> str:
+    """`text` with the user:password part of every URL in it replaced by `***`: the one redaction
+    every endpoint URL passes before it reaches an error, a log line, a repr, metadata or the ledger."""
+    return _USERINFO.sub(r"\g<scheme>***@", text) if text and "@" in text else text
+
+
+def redact_url(url: str | None) -> str | None:
+    """A URL without its user:password part (`http://***@host/v1`), safe for reprs and logs."""
+    return redact_urls(url) if url else url
+
+
+def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(the URL without userinfo, (user, password) percent-decoded, or None): a client sends the
+    credentials as an Authorization header, so the URL it logs and reports holds none."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
 
 
 def mask_url(url: str) -> str:
@@ -157,6 +185,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name == "database_url":
                 value = self.safe_database_url
+            elif isinstance(value, str):  # endpoint and webhook URLs may carry user:password
+                value = redact_urls(value)
             parts.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(parts)})"
 

@@ -106,7 +106,9 @@ def test_failed_run_posts_a_signed_alert_with_run_job_step_and_error(bgp_env, mo
     payload = _verified(receiver.calls[0])
     assert payload["event"] == "run_failure" and payload["run_id"] == result.run_id
     assert payload["job"] == "cleanup_job" and payload["step"] == "cleanup_store"
-    assert payload["error"].startswith("OperationalError: ") and "pw-not-logged" not in payload["error"]
+    # the store names its masked URL and the driver's first line (StoreError since issue 12 item 7)
+    assert payload["error"].startswith("StoreError: ") and "OperationalError: connection failed" in payload["error"]
+    assert "nobody:***@127.0.0.1:1/none" in payload["error"] and "pw-not-logged" not in payload["error"]
     assert payload["tags"]["bgp/latency_class"] == "action"
 
 

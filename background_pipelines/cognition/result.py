@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from background_pipelines.config import redact_urls
 from background_pipelines.llm.task import Usage
 from background_pipelines.store import ledger
 
@@ -108,7 +109,7 @@ def failure_reason(outcome) -> str:
         parts.append(outcome.detail)
     if outcome.raw_excerpt:
         parts.append(f"answer: {outcome.raw_excerpt[:200]}")
-    return ": ".join(parts)[:500]
+    return redact_urls(": ".join(parts))[:500]  # the ledger outlives logs (backups): never a URL's password
 
 
 def record_unanswered(store, result: StageResult, stage: str, version: str, items: list[str], outcome,

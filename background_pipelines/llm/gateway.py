@@ -11,9 +11,8 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Sequence
-from urllib.parse import urlsplit, urlunsplit
 
-from background_pipelines.config import Secret, Settings
+from background_pipelines.config import Secret, Settings, redact_url
 from background_pipelines.llm import structured
 from background_pipelines.llm.limits import MinuteWindow
 from background_pipelines.llm.prices import cost_usd, parse_prices, price_for
@@ -31,12 +30,7 @@ _FORMAT_REJECTED = ("response_format", "json_schema", "json_object")
 
 def safe_base_url(url: str | None) -> str | None:
     """The endpoint without any user:password part, for reprs and logs."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+    return redact_url(url)
 
 
 def estimate_tokens(text: str) -> int:

@@ -1,6 +1,7 @@
 """HTTP to an OpenAI-compatible endpoint: one pooled httpx.AsyncClient, a concurrency limit that is
 never exceeded, optional RPM/TPM windows, and retries (429, 5xx, timeouts, connection errors) with
-exponential backoff, full jitter and Retry-After. Error text never carries the API key or headers.
+exponential backoff, full jitter and Retry-After. Error text never carries the API key, headers or
+the user:password of the endpoint URL (sent as basic auth, never part of the URL the client reports).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Callable
 
 import httpx
 
-from background_pipelines.config import Secret
+from background_pipelines.config import Secret, redact_urls, split_userinfo
 from background_pipelines.llm.limits import MinuteWindow
 
 log = logging.getLogger("background_pipelines.llm")
@@ -87,8 +88,13 @@ class Transport:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key.reveal()}"
+        # user:password in the endpoint URL become basic auth (what httpx does with them anyway), so
+        # neither httpx's request logs nor our error messages ever hold them
+        self.base_url, userinfo = split_userinfo(self.base_url)
+        self._url_password = userinfo[1] if userinfo else None
         self._client = httpx.AsyncClient(
             base_url=self.base_url.rstrip("/") + "/",
+            auth=httpx.BasicAuth(*userinfo) if userinfo else None,
             headers=headers,
             timeout=httpx.Timeout(self.timeout),
             limits=httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency),
@@ -104,8 +110,10 @@ class Transport:
         await self._client.aclose()
 
     def _scrub(self, text: str) -> str:
-        key = self.api_key.reveal()
-        return text.replace(key, "***") if key else text
+        for secret in (self.api_key.reveal(), self._url_password):
+            if secret:
+                text = text.replace(secret, "***")
+        return redact_urls(text)
 
     async def post(self, path: str, payload: dict, est_tokens: int = 0, gate: Callable[[], None] | None = None) -> dict:
         """The JSON answer of POST path; retries what is retryable, raises RequestFailed otherwise.
