@@ -139,6 +139,7 @@ class Settings:
     embedding_model: str | None = None
     embedding_batch_size: int = 100
     embed_on_write: str = "auto"  # auto | always | never: vectors written with the message (ingest/write_index.py)
+    recall_torch_threads: int = 1  # torch threads for recall's query vector: one query is tiny, a busy host is not
     # thresholds and triggers
     summary_message_threshold: int = 20
     knowledge_extraction_threshold: int = 10
@@ -226,6 +227,7 @@ class Settings:
             embedding_model=_str(env, "BGP_EMBEDDING_MODEL", None),
             embedding_batch_size=_num(env, "BGP_EMBEDDING_BATCH_SIZE", 100, int),
             embed_on_write=_choice(env, "BGP_EMBED_ON_WRITE", "auto", ("auto", "always", "never")),
+            recall_torch_threads=_num(env, "BGP_RECALL_TORCH_THREADS", 1, int),
             summary_message_threshold=_num(env, "SUMMARY_MESSAGE_THRESHOLD", 20, int),
             knowledge_extraction_threshold=_num(env, "KNOWLEDGE_EXTRACTION_THRESHOLD", 10, int),
             reflection_delay_seconds=_num(env, "REFLECTION_DELAY_SECONDS", 60, int),

@@ -21,6 +21,8 @@ def register(sub) -> None:
     p.add_argument("--at", default=None, help="answer as of this ISO time (what was known and valid then)")
     p.add_argument("--include-invalid", action="store_true", help="also show invalidated or expired facts/relations")
     p.add_argument("--mode", action="append", choices=["fulltext", "vectors", "graph"], help="only these modes (repeatable)")
+    p.add_argument("--kinds", action="append", choices=["message", "summary", "fact", "relation"],
+                   help="derived items instead of turns, e.g. --kinds fact (repeatable; default: turns with context)")
     p.add_argument("--json", action="store_true", help="print hits as JSON lines")
     p.set_defaults(func=_recall)
     w = sub.add_parser("why", help="why the store believes fact FACT_ID: source messages, run, asset")
@@ -37,6 +39,8 @@ def _recall(args) -> int:
     settings = Settings.from_env()
     store = open_store(settings.database_url)
     kwargs = {"modes": args.mode} if args.mode else {}
+    if args.kinds:
+        kwargs["kinds"] = args.kinds
     try:
         hits = recall(args.user, args.question, character=args.character, k=args.k, at=args.at, store=store,
                       include_invalid=args.include_invalid, settings=settings, **kwargs)
@@ -49,6 +53,14 @@ def _recall(args) -> int:
         return 0
     if not hits:
         print(f"nothing recalled for {args.user!r}")
+        return 0
+    if all(h.kind == "message" for h in hits):
+        print(f"{'#':>2}  {'kind':<8} {'id':>6} {'score':>7}  {'when':<16} {'speaker':<14} text")
+        for n, h in enumerate(hits, start=1):
+            when = h.at.strftime("%Y-%m-%d %H:%M") if h.at else "?"
+            print(f"{n:>2}  {h.kind:<8} {h.id:>6} {h.score:>7.4f}  {when:<16} {_short(h.speaker or '?', 14):<14} {_short(h.text, 70)}")
+            for c in h.context:
+                print(f"{'':>2}  {'':<8} {'':>6} {'':>7}  {'':<16} {'  ' + c.kind:<14} {_short(c.text, 70)}")
         return 0
     print(f"{'#':>2}  {'kind':<8} {'id':>6} {'score':>7}  {'valid':<23} {'sources':<14} text")
     for n, h in enumerate(hits, start=1):

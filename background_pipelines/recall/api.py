@@ -1,5 +1,6 @@
-"""`recall()`: what the store knows about a user, for a bot at reply time. Full-text, vector and
-graph retrieval fused by reciprocal rank; every hit carries its source message ids and valid time."""
+"""`recall()`: what the conversation between a user and a character holds that bears on a message, for
+a bot at reply time: turns first (both speakers), ranked from full-text, vectors, facts, summaries and
+the graph, each carrying the derived items that led to it; every hit traced to its source messages."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from background_pipelines.config import Settings
-from background_pipelines.recall import fulltext, graph, vectors
+from background_pipelines.recall import graph, turns, vectors
 from background_pipelines.recall.fusion import rrf
-from background_pipelines.recall.hit import Hit
+from background_pipelines.recall.hit import KINDS, Hit
+from background_pipelines.recall.text import expand_terms, query_terms
 from background_pipelines.cognition.graph import normalize_name as norm
 from background_pipelines.store import Store, open_store, search_index
 
 MODES = ("fulltext", "vectors", "graph")
+TURNS = ("message",)  # the default `kinds`: conversation turns with their context attached
+_CONTEXT = 5  # derived items attached to one turn at most
 _stores: dict[str, Store] = {}
 _stores_lock = threading.Lock()
 
@@ -86,45 +90,166 @@ def recall(
     include_invalid: bool = False,
     *,
     modes: Iterable[str] = MODES,
+    kinds: Iterable[str] = TURNS,
     settings: Settings | None = None,
 ) -> list[Hit]:
-    """The `k` best hits about `user` for `query`, fused over `modes`.
+    """The `k` turns of the conversation between `user` and `character` that best bear on `query`.
 
-    `character` restricts messages and summaries to conversations with that character. Facts and
-    relations that were invalidated or expired are left out unless `include_invalid`; `at` answers as
-    of that time (only what was valid then, and nothing newer).
+    The conversation is every channel the user wrote in (with `character`: where it spoke too), both
+    speakers' turns; never another user's private channel. Each hit is a turn with its speaker,
+    session and time, carrying as `context` the facts, summaries and relations that led to it.
+    `kinds` other than ("message",) returns those derived items instead (e.g. kinds=("fact",)),
+    fused as before. Facts and relations that were invalidated or expired are left out unless
+    `include_invalid`; `at` answers as of that time (only what was said and valid then).
     """
-    modes = tuple(modes)
+    modes, kinds = tuple(modes), tuple(kinds)
     _check(user, query, k, modes)
+    bad = [x for x in kinds if x not in KINDS]
+    if bad or not kinds:
+        raise RecallError(f"recall(kinds={kinds!r}): expected one or more of {KINDS}")
     at = parse_at(at)
     settings = settings or Settings.from_env()
     store = store or _store_for(settings)
-    depth = max(3 * k, 30)
-    rankings: dict[str, list[tuple[str, int, float]]] = {}
+    depth = max(3 * k, 50)
     with store.connect() as conn:
-        preloaded = graph.user_relations(conn, user)
-        uid, user_rels, ents = preloaded
-        rels: dict[int, dict] = {r["id"]: r for r in user_rels}
-        if "fulltext" in modes:
-            rankings["fulltext"] = fulltext.search(conn, user, query, character=character, at=at, limit=depth)
-        if "vectors" in modes:
-            rankings["vectors"] = vectors.search(conn, settings, user, query, character=character, at=at, limit=depth)
-        if "graph" in modes:
-            ranked, found, found_ents = graph.search(
-                conn, user, query, at=at, include_invalid=include_invalid, limit=depth, preloaded=preloaded
-            )
-            rankings["graph"] = ranked
-            rels.update(found)
-            ents.update(found_ents)
-        fused = rrf(rankings)
-        want = {kind: [key[1] for key, _, _ in fused if key[0] == kind] for kind in ("message", "summary", "fact")}
-        msgs = search_index.messages_by_ids(conn, want["message"])
-        sums = search_index.summaries_by_ids(conn, want["summary"])
-        facts = search_index.facts_by_ids(conn, want["fact"])
-    fact_end = _fact_validity(facts, uid, user_rels, ents)
+        g = _gather(conn, settings, user, query, character, at, include_invalid, modes, depth)
+        if kinds == TURNS:
+            return _turn_hits(conn, g, query, character, at, include_invalid, k, depth)
+        return _derived_hits(conn, g, at, include_invalid, k, kinds)
+
+
+def _gather(conn, settings, user, query, character, at, include_invalid, modes, depth) -> dict:
+    """Every mode's ranking, each list best first: turns, facts, summaries and relations."""
+    g: dict = {"channels": search_index.conversation_channels(conn, user, character=character, at=at), "user": user}
+    preloaded = graph.user_relations(conn, user)
+    g["uid"], g["user_rels"], g["ents"] = preloaded
+    g["rels"] = {r["id"]: r for r in g["user_rels"]}
+    for key in ("turns_ft", "facts_ft", "sums_ft", "turns_vec", "facts_vec", "sums_vec", "relations"):
+        g[key] = []
+    if "fulltext" in modes:
+        words = query_terms(query, exclude=(user, character))
+        # turns are matched on the question's own words; facts also on the predicates it asks about
+        g["turns_ft"] = search_index.search_turns(conn, g["channels"], words, character=character, at=at, limit=depth)
+        terms = expand_terms(words, query)
+        g["facts_ft"] = search_index.search_facts_of(conn, [user, character], terms, at=at, limit=depth)
+        g["sums_ft"] = search_index.search_summaries(conn, user, terms, character=character, at=at, limit=depth)
+    if "vectors" in modes:
+        qvec = vectors.query_vector(settings, query)
+        g["turns_vec"] = vectors.search_turns(conn, settings, g["channels"], query, character=character, at=at, limit=depth, qvec=qvec)
+        derived = vectors.search(conn, settings, user, query, character=character, at=at, limit=depth, qvec=qvec, messages=False)
+        g["facts_vec"] = [(i, s) for kind, i, s in derived if kind == "fact"]
+        g["sums_vec"] = [(i, s) for kind, i, s in derived if kind == "summary"]
+    if "graph" in modes:
+        ranked, found, found_ents = graph.search(conn, user, query, at=at, include_invalid=include_invalid, limit=depth, preloaded=preloaded)
+        g["relations"] = [(i, s) for _, i, s in ranked]
+        g["rels"].update(found)
+        g["ents"].update(found_ents)
+    return g
+
+
+def _merge(*lists: list[tuple[int, float]]) -> list[int]:
+    """Ids of several rankings of one kind of item merged by reciprocal rank."""
+    fused = rrf({str(n): [("x", i, s) for i, s in lst] for n, lst in enumerate(lists)})
+    return [key[1] for key, _, _ in fused]
+
+
+def _in_scope(row: dict, channels: set[str], character: str | None, at: datetime | None) -> bool:
+    return (row["channel"] in channels and (at is None or row["created_at"] <= at)
+            and (not character or row["author_kind"] == "user" or row["author"] == character))
+
+
+def turn_signals(user: str, query: str, character: str | None = None, *, store: Store, settings: Settings,
+                 at: datetime | None = None, k: int = 10, modes: Iterable[str] = MODES) -> turns.Signals | None:
+    """The per-mode turn rankings recall() fuses for this question (for measuring fusion weights)."""
+    depth = max(3 * k, 50)
+    with store.connect() as conn:
+        g = _gather(conn, settings, user, query, character, at, False, tuple(modes), depth)
+        got = _signals(conn, g, query, character, at, depth)
+    return got[0] if got else None
+
+
+def _signals(conn, g: dict, query: str, character, at, depth: int):
+    channels = set(g["channels"])
+    if not channels:
+        return None
+    fact_ids, sum_ids = _merge(g["facts_ft"], g["facts_vec"]), _merge(g["sums_ft"], g["sums_vec"])
+    facts = search_index.facts_by_ids(conn, fact_ids[:depth])
+    sums = search_index.summaries_by_ids(conn, sum_ids[:depth])
+    rels, ents = g["rels"], g["ents"]
+    sources: dict[tuple[str, int], list[int]] = {}
+    sources.update({("fact", i): [int(x) for x in f["source_message_ids"] or []] for i, f in facts.items()})
+    sources.update({("summary", i): [int(x) for x in s["message_ids"] or []] for i, s in sums.items()})
+    sources.update({("relation", i): [int(x) for x in rels[i]["source_message_ids"] or []] for i, _ in g["relations"] if i in rels})
+    ranks = {
+        "fulltext": {i: r for r, (i, _) in enumerate(g["turns_ft"], start=1)},
+        "vectors": {i: r for r, (i, _) in enumerate(g["turns_vec"], start=1)},
+        "facts": turns.derived_ranks([("fact", i) for i in fact_ids], sources, depth),
+        "summaries": turns.derived_ranks([("summary", i) for i in sum_ids], sources, depth),
+        "graph": turns.derived_ranks([("relation", i) for i, _ in g["relations"]], sources, depth),
+    }
+    rows = search_index.messages_by_ids(conn, {i for r in ranks.values() for i in r})
+    in_scope = {i: m for i, m in rows.items() if _in_scope(m, channels, character, at)}
+    ranks = {mode: {i: r for i, r in rr.items() if i in in_scope} for mode, rr in ranks.items()}
+    sig = turns.Signals(ranks, in_scope, {}, turns.asks_when(query))
+    # the neighbours of the strongest turns: an answer sits right after its question
+    top = [i for i, _ in turns.fuse(sig, neighbour=0.0, temporal=0.0)[:depth]]
+    order = search_index.session_turns(conn, {in_scope[i]["session"] for i in top})
+    for ids in order.values():
+        for n, mid in enumerate(ids):
+            sig.neighbours[mid] = ids[max(0, n - 1) : n] + ids[n + 1 : n + 2]
+    extra = {n for i in top for n in sig.neighbours.get(i, ()) if n not in in_scope}
+    in_scope.update({i: m for i, m in search_index.messages_by_ids(conn, extra).items() if _in_scope(m, channels, character, at)})
+    return sig, facts, sums, fact_ids, sum_ids
+
+
+def _turn_hits(conn, g: dict, query: str, character, at, include_invalid: bool, k: int, depth: int) -> list[Hit]:
+    got = _signals(conn, g, query, character, at, depth)
+    if got is None:
+        return []
+    sig, facts, sums, fact_ids, sum_ids = got
+    rels, ents, ranks, in_scope = g["rels"], g["ents"], sig.ranks, sig.turns
+    fused = turns.fuse(sig)[:k]
+    # context: the derived items that cite each returned turn, visible at `at`
+    fact_end = _fact_validity(facts, g["uid"], g["user_rels"], ents)
+    cited: dict[int, list[Hit]] = {}
+    for mode, keys in (("facts", [("fact", i) for i in fact_ids]), ("summaries", [("summary", i) for i in sum_ids]),
+                       ("graph", [("relation", i) for i, _ in g["relations"]])):
+        for rank, (kind, item_id) in enumerate(keys[:depth], start=1):
+            hit = _hit(kind, item_id, 0.0, {mode: rank}, {}, sums, facts, fact_end, rels, ents)
+            if hit is None or (kind in ("fact", "relation") and not _visible(hit, at, include_invalid)):
+                continue
+            for mid in hit.source_message_ids:
+                cited.setdefault(mid, []).append(hit)
+    out = []
+    for mid, score in fused:
+        m = in_scope[mid]
+        modes_of = {mode: rr[mid] for mode, rr in ranks.items() if mid in rr}
+        out.append(Hit("message", mid, m["text"], score, [mid], m["created_at"], None, modes_of, speaker=m["author"],
+                       speaker_kind=m["author_kind"], session=m["session"], channel=m["channel"], context=cited.get(mid, [])[:_CONTEXT]))
+    return out
+
+
+def _derived_hits(conn, g: dict, at, include_invalid: bool, k: int, kinds: tuple[str, ...]) -> list[Hit]:
+    """The derived items (and turns, if asked with them) fused by reciprocal rank across modes."""
+    rankings: dict[str, list[tuple[str, int, float]]] = {}
+    ft = {"fact": g["facts_ft"], "summary": g["sums_ft"], "message": g["turns_ft"]}
+    if any(ft.values()):  # bm25 is not comparable across tables: interleave by rank (facts first on ties)
+        rankings["fulltext"] = [(kind, *ft[kind][r]) for r in range(max(len(v) for v in ft.values()))
+                                for kind in ("fact", "summary", "message") if r < len(ft[kind])]
+    vec = [("fact", i, s) for i, s in g["facts_vec"]] + [("summary", i, s) for i, s in g["sums_vec"]] + [("message", i, s) for i, s in g["turns_vec"]]
+    if vec:  # cosines of one embedder are comparable across kinds
+        rankings["vectors"] = sorted(vec, key=lambda t: -t[2])
+    if g["relations"]:
+        rankings["graph"] = [("relation", i, s) for i, s in g["relations"]]
+    fused = [f for f in rrf(rankings) if f[0][0] in kinds]
+    want = {kind: [key[1] for key, _, _ in fused if key[0] == kind] for kind in ("message", "summary", "fact")}
+    msgs = search_index.messages_by_ids(conn, want["message"])
+    sums = search_index.summaries_by_ids(conn, want["summary"])
+    facts = search_index.facts_by_ids(conn, want["fact"])
+    fact_end = _fact_validity(facts, g["uid"], g["user_rels"], g["ents"])
     hits: list[Hit] = []
     for (kind, item_id), score, ranks in fused:
-        hit = _hit(kind, item_id, score, ranks, msgs, sums, facts, fact_end, rels, ents)
+        hit = _hit(kind, item_id, score, ranks, msgs, sums, facts, fact_end, g["rels"], g["ents"])
         if hit is None:
             continue
         if kind in ("fact", "relation") and not _visible(hit, at, include_invalid):
@@ -144,7 +269,8 @@ def _visible(hit: Hit, at: datetime | None, include_invalid: bool) -> bool:
 def _hit(kind, item_id, score, ranks, msgs, sums, facts, fact_end, rels, ents) -> Hit | None:
     if kind == "message" and item_id in msgs:
         m = msgs[item_id]
-        return Hit("message", item_id, m["text"], score, [item_id], m["created_at"], None, ranks)
+        return Hit("message", item_id, m["text"], score, [item_id], m["created_at"], None, ranks, speaker=m["author"],
+                   speaker_kind=m["author_kind"], session=m["session"], channel=m["channel"])
     if kind == "summary" and item_id in sums:
         s = sums[item_id]
         return Hit("summary", item_id, s["text"], score, [int(i) for i in s["message_ids"] or []], s["created_at"], None, ranks)

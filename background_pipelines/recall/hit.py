@@ -1,4 +1,6 @@
-"""What recall returns: one `Hit` per message, summary, fact or relation, traced to its messages."""
+"""What recall returns: one `Hit` per conversation turn (speaker, session, time) carrying the facts,
+summaries and relations that led to it as `context`; or, when asked by `kinds=`, derived items alone.
+Every hit and every context item is traced to its source message ids."""
 
 from __future__ import annotations
 
@@ -18,6 +20,17 @@ class Hit:
     valid_from: datetime | None = None
     valid_to: datetime | None = None  # when it stopped being true (invalidated/expired); None = current
     modes: dict[str, int] = field(default_factory=dict)  # mode -> rank (1-based) in that mode's list
+    # turns only: who said it (user or character name), its kind, the session and channel; `at` is
+    # the turn's time (the session date for a "when" question), the same as valid_from
+    speaker: str | None = None
+    speaker_kind: str | None = None  # user | character
+    session: str | None = None
+    channel: str | None = None
+    context: list["Hit"] = field(default_factory=list)  # derived items that pointed at this turn
+
+    @property
+    def at(self) -> datetime | None:
+        return self.valid_from
 
     @property
     def key(self) -> tuple[str, int]:
@@ -33,4 +46,9 @@ class Hit:
             "valid_from": self.valid_from.isoformat() if self.valid_from else None,
             "valid_to": self.valid_to.isoformat() if self.valid_to else None,
             "modes": dict(self.modes),
+            "speaker": self.speaker,
+            "speaker_kind": self.speaker_kind,
+            "session": self.session,
+            "channel": self.channel,
+            "context": [c.as_dict() for c in self.context],
         }

@@ -48,6 +48,7 @@ messages = Table(
     Index("ix_messages_session", "session"),
     Index("ix_messages_author", "author"),
     Index("ix_messages_created_at", "created_at"),
+    Index("ix_messages_channel_author", "channel", "author"),  # recall: a user's conversations
 )
 
 users = Table(

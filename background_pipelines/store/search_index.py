@@ -144,6 +144,92 @@ def search_all(conn, user: str, terms: Sequence[str], *, character: str | None, 
     return out
 
 
+# -- the conversation: both speakers' turns in the channels the user took part in ----------------
+
+
+def conversation_channels(conn, user: str, *, character: str | None, at: datetime | None) -> list[str]:
+    """The channels `user` wrote in (by `at`), and where `character` spoke too when given: the
+    conversations whose turns, both sides', recall may return. Another user's private channel is
+    never among them, since `user` never wrote there."""
+    sql = "SELECT DISTINCT channel FROM messages WHERE author = :u" + (" AND created_at <= :at" if at is not None else "")
+    chans = sorted(r[0] for r in conn.execute(text(sql), {"u": user, "at": at}))
+    if not character or not chans:
+        return chans
+    stmt = text("SELECT DISTINCT channel FROM messages WHERE author = :c AND channel IN :chs").bindparams(bindparam("chs", expanding=True))
+    out: set[str] = set()
+    for chunk in _chunks(chans):
+        out.update(r[0] for r in conn.execute(stmt, {"c": character, "chs": list(chunk)}))
+    return sorted(out)
+
+
+def _turn_filter(p: str, character: str | None, at: datetime | None) -> str:
+    # with a character, its conversation: every user's turns and that character's, no other character's
+    extra = f" AND m.created_at <= :{p}at" if at is not None else ""
+    return extra + (f" AND (m.author_kind = 'user' OR m.author = :{p}c)" if character else "")
+
+
+def conv_token(channel: str) -> str:
+    """The FTS5 token naming a message's channel: 'c' + hex(utf-8 name), as memory_turn_scope writes it."""
+    return "c" + channel.encode("utf-8").hex()
+
+
+def search_turns(conn, channels: Sequence[str], terms: Sequence[str], *, character: str | None, at: datetime | None,
+                 limit: int) -> list[tuple[int, float]]:
+    """(message id, score: higher is better) of the turns in `channels` matching any of `terms`, by
+    the database's ranking: SQLite FTS5 bm25 (porter stemming), PostgreSQL ts_rank_cd ('english')."""
+    if not terms or not channels:
+        return []
+    params: dict = {"t_n": limit, "t_at": at, "t_c": character}
+    extra = _turn_filter("t_", character, at)
+    if conn.dialect.name == "sqlite":
+        convs = " OR ".join(f'"{conv_token(c)}"' for c in channels)
+        words = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        params["t_q"] = f"conv : ({convs}) AND text : ({words})"
+        sql = (
+            "SELECT m.id, -bm25(messages_fts, 1.0, 0.0, 0.0) AS s FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid "
+            f"WHERE messages_fts MATCH :t_q{extra} ORDER BY s DESC LIMIT :t_n"
+        )
+        return [(int(i), float(s)) for i, s in conn.execute(text(sql), params)]
+    params.update({"t_q": _pg_tsquery(terms), "t_chs": list(channels)})
+    sql = (
+        "SELECT m.id, ts_rank_cd(to_tsvector('english', m.text), q) AS s FROM messages m, to_tsquery('english', :t_q) q "
+        f"WHERE m.channel IN :t_chs AND to_tsvector('english', m.text) @@ q{extra} ORDER BY s DESC LIMIT :t_n"
+    )
+    stmt = text(sql).bindparams(bindparam("t_chs", expanding=True))
+    return [(int(i), float(s)) for i, s in conn.execute(stmt, params)]
+
+
+def turn_vectors(conn, channels: Sequence[str], model: str, *, character: str | None, at: datetime | None) -> list[tuple[int, bytes]]:
+    """(message id, float32 bytes) of every turn in `channels` embedded with `model`."""
+    if not channels:
+        return []
+    sql = (
+        # CROSS JOIN: SQLite takes the conversation's rows first, then the vectors by primary key
+        "SELECT m.id, e.vector FROM messages m CROSS JOIN embeddings e WHERE m.channel IN :chs "
+        f"AND e.item_kind = 'message' AND e.item_id = m.id AND e.model = :m{_turn_filter('', character, at)}"
+    )
+    stmt = text(sql).bindparams(bindparam("chs", expanding=True))
+    return [(int(i), bytes(v)) for i, v in conn.execute(stmt, {"chs": list(channels), "m": model, "at": at, "c": character})]
+
+
+def session_turns(conn, sessions: Iterable[str]) -> dict[str, list[int]]:
+    """{session: its message ids in time order}: the turns next to a hit (a question and its answer)."""
+    out: dict[str, list[tuple]] = {}
+    stmt = text("SELECT id, session, created_at FROM messages WHERE session IN :ss").bindparams(bindparam("ss", expanding=True))
+    for chunk in _chunks(sorted(set(sessions))):
+        for i, s, c in conn.execute(stmt, {"ss": list(chunk)}):
+            out.setdefault(s, []).append((c, int(i)))
+    return {s: [i for _, i in sorted(rows)] for s, rows in out.items()}
+
+
+def search_facts_of(conn, owners: Sequence[str], terms: Sequence[str], *, at: datetime | None, limit: int) -> list[tuple[int, float]]:
+    """search_facts over several owners' facts (the user's and the character's), best first."""
+    out: list[tuple[int, float]] = []
+    for o in dict.fromkeys(x for x in owners if x):
+        out += search_facts(conn, o, terms, at=at, limit=limit)
+    return sorted(out, key=lambda t: -t[1])[:limit]
+
+
 # -- the user's items (vector search candidates) -----------------------------------------------
 
 
@@ -232,7 +318,7 @@ def _by_ids(conn, table, columns, ids: Iterable[int]) -> dict[int, dict]:
 
 
 def messages_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
-    return _by_ids(conn, messages, ("id", "author", "session", "text", "created_at"), ids)
+    return _by_ids(conn, messages, ("id", "author", "author_kind", "channel", "session", "text", "created_at"), ids)
 
 
 def summaries_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:

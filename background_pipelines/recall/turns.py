@@ -1,0 +1,75 @@
+"""Turns first: conversation turns are the unit of evidence. Full-text and vector rankings of the turns,
+plus facts, summaries and relations that point at their source turns, are fused by weighted reciprocal
+rank; a turn next to a strong turn shares some of its score (a question and its answer sit side by
+side), and a "when" question prefers turns that say when. Weights measured by benchmarks/memory_tune.py."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+# Measured on the generated set (memory_gen.py seed 0) and the demo world, checked on seed 1: see
+# benchmarks/memory_tune.py and the README's memory_eval figures.
+WEIGHTS: dict[str, float] = {"fulltext": 1.0, "vectors": 1.0, "facts": 0.5, "summaries": 0.2, "graph": 0.5}
+NEIGHBOUR = 0.3  # share of the best adjacent turn's score a turn receives
+TEMPORAL = 0.5  # boost of a turn that says when, for a question that asks when
+RRF_K = 60
+
+_TEMPORAL_QUESTION = re.compile(
+    r"\b(when|what (day|date|time|month|year|week)|which (day|date|month|year|week)|how long ago|what year|since when)\b", re.I)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_TEMPORAL_TURN = re.compile(
+    r"\b(yesterday|today|tonight|tomorrow|last|next|ago|this (morning|afternoon|evening|week|weekend|month|year)|weekend|"
+    rf"(mon|tues|wednes|thurs|fri|satur|sun)day|{_MONTHS}|(19|20)\d\d)\b", re.I)
+
+
+def asks_when(query: str) -> bool:
+    return bool(_TEMPORAL_QUESTION.search(query))
+
+
+def says_when(text: str) -> bool:
+    return bool(_TEMPORAL_TURN.search(text or ""))
+
+
+@dataclass
+class Signals:
+    """Everything the fusion needs for one question, gathered once (so weights can be measured offline)."""
+
+    ranks: dict[str, dict[int, int]]  # mode -> {message id: 1-based rank}
+    turns: dict[int, dict]  # candidate turns in scope (rows of messages_by_ids)
+    neighbours: dict[int, list[int]]  # message id -> the turns just before and after it in its session
+    temporal: bool
+    context: dict[int, list[tuple[str, int]]] = field(default_factory=dict)  # message id -> derived (kind, id)
+
+
+def derived_ranks(items: list[tuple[str, int]], sources: dict[tuple[str, int], list[int]], limit: int) -> dict[int, int]:
+    """{message id: rank of the best derived item citing it}: a fact or summary pulls up its turns."""
+    out: dict[int, int] = {}
+    for rank, key in enumerate(items[:limit], start=1):
+        for mid in sources.get(key, []):
+            out.setdefault(mid, rank)
+    return out
+
+
+def fuse(sig: Signals, weights: dict[str, float] | None = None, neighbour: float | None = None, temporal: float | None = None,
+         k_rrf: int = RRF_K) -> list[tuple[int, float]]:
+    """[(message id, score)] best first over the candidate turns."""
+    weights = WEIGHTS if weights is None else weights
+    neighbour = NEIGHBOUR if neighbour is None else neighbour
+    temporal = TEMPORAL if temporal is None else temporal
+    base: dict[int, float] = defaultdict(float)
+    for mode, ranked in sig.ranks.items():
+        w = weights.get(mode, 0.0)
+        if w:
+            for mid, r in ranked.items():
+                base[mid] += w / (k_rrf + r)
+    scored: list[tuple[int, float]] = []
+    for mid, row in sig.turns.items():
+        s = base.get(mid, 0.0) + neighbour * max((base.get(n, 0.0) for n in sig.neighbours.get(mid, ())), default=0.0)
+        if sig.temporal and temporal and says_when(row["text"]):
+            s *= 1.0 + temporal
+        if s > 0:
+            scored.append((mid, s))
+    scored.sort(key=lambda t: (-t[1], t[0]))
+    return scored

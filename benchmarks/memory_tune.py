@@ -1,0 +1,141 @@
+"""Measure recall's turn-fusion weights instead of guessing them: gather every question's per-mode turn
+rankings once (memory_eval.py's stores: generated seed 0 and the demo world to tune, generated seed 1
+held out), then grid-search the weights, the neighbour share and the temporal boost for the best
+macro recall@10 over categories. Prints the best settings, the current ones and both on the held-out set.
+
+    .venv/bin/python benchmarks/memory_tune.py [--embedder hashing|sentence-transformers] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+GRID = {
+    "vectors": (0.0, 0.5, 1.0, 1.5),
+    "facts": (0.0, 0.5, 1.0),
+    "summaries": (0.0, 0.2, 0.5),
+    "graph": (0.0, 0.5),
+    "neighbour": (0.0, 0.2, 0.4, 0.6),
+    "temporal": (0.0, 0.5, 1.0),
+}
+
+
+def gather(samples_and_stores, settings_for) -> list[tuple[str, object, set[int]]]:
+    """[(category, Signals, evidence message ids)] for every question."""
+    from background_pipelines.recall.api import turn_signals
+
+    from memory_eval import CATEGORIES
+
+    out = []
+    for store, s in samples_and_stores:
+        by_dia = {t.dia_id: t for t in s.turns}
+        for q in s.questions:
+            sig = turn_signals(s.user, q.text, s.character, store=store, settings=settings_for(store), k=25)
+            out.append((f"{q.category} {CATEGORIES.get(q.category, '?')}", sig, {by_dia[d].message_id for d in q.evidence}))
+    return out
+
+
+def score(questions, params: dict) -> tuple[float, dict[str, float]]:
+    """(macro recall@10 over categories, {category: recall@10})."""
+    from background_pipelines.recall.turns import fuse
+
+    weights = {"fulltext": 1.0, **{m: params[m] for m in ("vectors", "facts", "summaries", "graph")}}
+    found, total = defaultdict(int), defaultdict(int)
+    for cat, sig, ev in questions:
+        top = {mid for mid, _ in fuse(sig, weights, params["neighbour"], params["temporal"])[:10]} if sig else set()
+        found[cat] += len(ev & top)
+        total[cat] += len(ev)
+    per = {c: found[c] / total[c] for c in total}
+    return sum(per.values()) / max(1, len(per)), per
+
+
+def build(tmp: Path, name: str, samples=None, demo: bool = False):
+    from background_pipelines.config import Settings
+    from background_pipelines.store import open_store
+
+    from memory_eval import demo_samples, import_sample, run_stages
+
+    url = f"sqlite:///{tmp / (name + '.db')}"
+    os.environ["BGP_DATABASE_URL"] = url
+    settings = Settings.from_env()
+    if demo:
+        from background_pipelines.demo import load_demo
+
+        store = open_store(url)
+        load_demo(store)
+        run_stages(store, settings)
+        return [(store, s) for s in demo_samples(store)], settings
+    out = []
+    for i, s in enumerate(samples):
+        u = f"sqlite:///{tmp / f'{name}{i}.db'}"
+        os.environ["BGP_DATABASE_URL"] = u
+        st = open_store(u)
+        import_sample(st, s)
+        run_stages(st, Settings.from_env())
+        out.append((st, s))
+    return out, settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--embedder", default="hashing")
+    p.add_argument("--smoke", action="store_true", help="tiny sets and grid (CI)")
+    args = p.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="bgp_memory_tune_"))
+    os.environ.update(BGP_HOME=str(tmp), BGP_EMBEDDING_BACKEND=args.embedder)
+    os.environ.pop("BGP_LLM_BASE_URL", None)
+    try:
+        from background_pipelines.recall import turns
+
+        from memory_eval import read_samples
+        from memory_gen import generate
+
+        def gen(seed: int):
+            n, sessions = (1, 4) if args.smoke else (2, 20)
+            path = tmp / f"gen{seed}.json"
+            path.write_text(json.dumps(generate(seed, n, sessions)))
+            return read_samples(str(path))
+
+        t0 = time.perf_counter()
+        tune_sets, settings = build(tmp, "tune", gen(0))
+        if not args.smoke:
+            demo, _ = build(tmp, "demo", demo=True)
+            tune_sets += demo
+        held, _ = build(tmp, "held", gen(1))
+        settings_for = lambda store: settings  # noqa: E731  (one embedder; the store is passed per call)
+        tune_q, held_q = gather(tune_sets, settings_for), gather(held, settings_for)
+        print(f"memory tune: embedder {args.embedder}; {len(tune_q)} tuning questions (generated seed 0"
+              f"{' + demo world' if not args.smoke else ''}), {len(held_q)} held out (generated seed 1); "
+              f"built in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()[0]:.2f}")
+        grid = {k: v[:2] for k, v in GRID.items()} if args.smoke else GRID
+        results = []
+        for combo in itertools.product(*grid.values()):
+            params = dict(zip(grid, combo))
+            results.append((score(tune_q, params)[0], params))
+        results.sort(key=lambda t: -t[0])
+        current = {**{m: turns.WEIGHTS[m] for m in ("vectors", "facts", "summaries", "graph")},
+                   "neighbour": turns.NEIGHBOUR, "temporal": turns.TEMPORAL}
+        print(f"{'settings':<70} {'tune macro@10':>13} {'held macro@10':>13}")
+        for label, params in [("current " + json.dumps(current), current)] + [(json.dumps(p), p) for _, p in results[:5]]:
+            print(f"{label:<70} {score(tune_q, params)[0]:>13.3f} {score(held_q, params)[0]:>13.3f}")
+        best = results[0][1]
+        print("per category (held out), best:", {c: round(v, 3) for c, v in sorted(score(held_q, best)[1].items())})
+        print("per category (held out), current:", {c: round(v, 3) for c, v in sorted(score(held_q, current)[1].items())})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""recall() turns first: both speakers' turns of the conversation come back with speaker, session and
+time; derived items ride along as context and never take a turn's slot; group channels the user took
+part in are searched, other users' private channels never."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from background_pipelines.llm.embedders import HashingEmbedder
+from background_pipelines.recall import recall
+from background_pipelines.store.embeddings import save_embeddings
+from background_pipelines.store.messages import insert_message_rows, message_row
+from background_pipelines.store.schema import messages, summaries
+from recall_seed import T0, seed
+
+
+@pytest.fixture
+def seeded(store, bgp_env):
+    return store, seed(store)
+
+
+def _add(store, rows: list[tuple[str, str, str, str, str, str, object]]) -> dict[str, int]:
+    """(external id, channel, session, author, author kind, text, created_at) -> {external id: id},
+    with hashing vectors so the vector mode sees them too."""
+    with store.begin() as conn:
+        insert_message_rows(conn, [
+            message_row(platform="demo", external_id=x, channel=c, session=s, author=a, author_kind=k,
+                        role="user" if k == "user" else "assistant", text=t, created_at=at)
+            for x, c, s, a, k, t, at in rows
+        ])
+        ids = {x: i for x, i in conn.execute(select(messages.c.external_id, messages.c.id)
+                                             .where(messages.c.external_id.in_([r[0] for r in rows])))}
+    emb = HashingEmbedder()
+    save_embeddings(store, "message", list(ids.values()), emb.encode([r[5] for r in rows]), emb.model_id)
+    return ids
+
+
+def test_a_characters_statement_is_recalled_for_the_user(seeded):
+    store, ids = seeded
+    hits = recall("alice", "What did Rex say about croissants in the morning?", character="Rex", store=store, k=3)
+    assert hits[0].id == ids["messages"]["a6"]
+    assert (hits[0].speaker, hits[0].speaker_kind, hits[0].session) == ("Rex", "character", "s-alice-rex")
+    assert hits[0].at is not None
+    luna = recall("alice", "demanding but rewarding", store=store, k=3)
+    assert luna[0].id == ids["messages"]["a2"] and luna[0].speaker == "Luna"
+
+
+def test_a_summary_never_pushes_an_evidence_turn_out_of_the_top_k(seeded):
+    store, _ = seeded
+    start = T0 + timedelta(days=3)
+    chatter = [(f"c{i}", "dm-s-alice-luna", "s-alice-luna-2", "alice" if i % 2 else "Luna", "user" if i % 2 else "character",
+                f"small talk number {i} about the weather and the weekend", start + timedelta(minutes=i)) for i in range(20)]
+    evidence = [("ev", "dm-s-alice-luna", "s-alice-luna-3", "alice", "user",
+                 "My violin teacher says my bowing finally sounds like music", start + timedelta(days=1))]
+    ids = _add(store, chatter + evidence)
+    with store.begin() as conn:  # a summary that matches the question word for word and cites all 20 turns
+        conn.execute(insert(summaries), [dict(
+            session="s-alice-luna-2", channel="dm-s-alice-luna", day=start.strftime("%Y-%m-%d"), first_message_id=ids["c0"],
+            last_message_id=ids["c19"], message_ids=[ids[f"c{i}"] for i in range(20)], participants=["alice", "Luna"],
+            text="Alice and Luna talked about the violin teacher, bowing and music.", meaningfulness=4, status="kept",
+            backend="offline", version="1", created_at=start + timedelta(hours=1))])
+    for k in (1, 3):
+        hits = recall("alice", "What does the violin teacher say about bowing music?", character="Luna", store=store, k=k)
+        assert all(h.kind == "message" for h in hits) and len(hits) == k
+        assert hits[0].id == ids["ev"]
+    derived = recall("alice", "violin teacher bowing music", store=store, kinds=("summary",))
+    assert derived and derived[0].kind == "summary"  # still there for callers who ask for summaries
+
+
+def test_group_channels_the_user_took_part_in_are_searched_private_ones_of_others_never(seeded):
+    store, _ = seeded
+    t = T0 + timedelta(days=5)
+    ids = _add(store, [
+        ("g1", "group-book-club", "g-1", "alice", "user", "Who is reading the lighthouse novel?", t),
+        ("g2", "group-book-club", "g-1", "carol", "user", "I finished the lighthouse novel on the ferry to Tallinn", t + timedelta(minutes=1)),
+        ("g3", "group-book-club", "g-1", "Luna", "character", "The lighthouse keeper chapter made me cry", t + timedelta(minutes=2)),
+        ("p1", "dm-carol-luna", "p-1", "carol", "user", "Secret: the lighthouse novel is my ex's favourite, ferry to Tallinn", t),
+        ("p2", "dm-carol-luna", "p-1", "Luna", "character", "Your secret about the lighthouse is safe with me", t + timedelta(minutes=1)),
+        ("o1", "group-chess", "x-1", "carol", "user", "lighthouse ferry Tallinn chess opening", t),
+    ])
+    hits = recall("alice", "Who took the ferry to Tallinn with the lighthouse novel?", store=store, k=10)
+    got = {h.id for h in hits}
+    assert ids["g2"] in got and {ids["p1"], ids["p2"], ids["o1"]}.isdisjoint(got)
+    assert next(h for h in hits if h.id == ids["g2"]).speaker == "carol"
+    # carol sees her own private conversation; alice asking with character=Luna still never does
+    assert ids["p1"] in {h.id for h in recall("carol", "ferry to Tallinn lighthouse", store=store, k=10)}
+    with_luna = recall("alice", "lighthouse ferry Tallinn secret", character="Luna", store=store, k=20)
+    assert {ids["p1"], ids["p2"], ids["o1"]}.isdisjoint({h.id for h in with_luna})
+
+
+def test_a_when_question_returns_the_turn_with_its_session_date(seeded):
+    store, ids = seeded
+    hits = recall("alice", "When did Alice adopt the cat Pixel?", store=store, k=3)
+    top = hits[0]
+    assert top.id == ids["messages"]["a4"] and top.at == T0 + timedelta(minutes=3)
+    assert top.as_dict()["valid_from"].startswith("2026-10-02")
