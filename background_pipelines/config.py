@@ -170,6 +170,8 @@ class Settings:
     graph_decay_factor: float = 0.97
     graph_expire_below: float = 0.1
     graph_retention_days: int = 30  # soft-expired relations are deleted this long after expiry
+    # how a run executes its steps: in_process | multiprocess | celery | k8s (the last two need their extra)
+    executor: str = "in_process"
 
     @property
     def llm_backend(self) -> str:
@@ -254,4 +256,5 @@ class Settings:
             graph_decay_factor=_num(env, "BGP_GRAPH_DECAY_FACTOR", 0.97, float),
             graph_expire_below=_num(env, "BGP_GRAPH_EXPIRE_BELOW", 0.1, float),
             graph_retention_days=_num(env, "BGP_GRAPH_RETENTION_DAYS", 30, int),
+            executor=_choice(env, "BGP_EXECUTOR", "in_process", ("in_process", "multiprocess", "celery", "k8s")),
         )

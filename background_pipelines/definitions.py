@@ -1,7 +1,7 @@
 """The Dagster code location: assembles Definitions from every module of assets/ and sensors/.
 
 Each module exposes `definitions(settings)`; feature flags are applied there, so this file only
-discovers, merges and adds the shared resources.
+discovers, merges and adds the shared resources and the default executor (BGP_EXECUTOR).
 """
 
 from __future__ import annotations
@@ -21,19 +21,21 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     # backfill_policy and multi_observable_source_asset are marked beta; we use them on purpose.
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    from assets.executor import default_executor
     from assets.resources import default_resources
 
     parts: list[dg.Definitions] = []
     for package_name in _PACKAGES:
         package = importlib.import_module(package_name)
         for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-            if info.name.startswith("_") or info.name == "resources":
+            if info.name.startswith("_") or info.name in ("resources", "executor"):
                 continue
             module = importlib.import_module(f"{package_name}.{info.name}")
             build = getattr(module, "definitions", None)
             if build is not None:
                 parts.append(build(settings))
-    parts.append(dg.Definitions(resources=default_resources()))
+    # the Definitions-level executor also runs the UI's Materialize and backfills of the implicit asset job
+    parts.append(dg.Definitions(resources=default_resources(), executor=default_executor(settings)))
     return dg.Definitions.merge(*parts)
 
 

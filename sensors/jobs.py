@@ -105,9 +105,8 @@ def asset_jobs(settings: Settings) -> dict[str, BuiltJob]:
             selection=dg.AssetSelection.assets(*keys),
             tags={**spec.latency.run_tags(), "bgp/job": spec.name},
             description=f"{spec.trigger} run of {', '.join(keys)} ({spec.latency.name} class)",
-            # one process per run: a step subprocess re-imports the project (~3 s) for seconds of work,
-            # which would dominate the message -> summary latency; parallelism comes from runs instead
-            executor_def=dg.in_process_executor,
+            # no executor_def: every job takes the Definitions' executor (BGP_EXECUTOR, in_process by
+            # default, since a step subprocess re-imports the project for seconds of work)
         )
         out[spec.name] = BuiltJob(job, tuple(keys), any(catalog[k][1] is not None for k in keys))
     return out
