@@ -77,9 +77,23 @@ def extract_json(text: str) -> Any:
     raise AnswerError("invalid_json", "the answer holds no JSON object")
 
 
+@functools.lru_cache(maxsize=256)
+def _field_names(schema: type[BaseModel]) -> frozenset[str]:
+    return frozenset(n for name, f in schema.model_fields.items() for n in (name, f.alias) if n)
+
+
 def parse_answer(text: str, schema: type[BaseModel]) -> BaseModel:
-    """Validate a raw answer against `schema`; raises AnswerError saying what is wrong."""
+    """Validate a raw answer against `schema`; raises AnswerError saying what is wrong. An object
+    carrying none of the schema's fields is wrong-shape even when every field has a default (`{}`
+    or another task's answer would otherwise validate as an empty result and be cached as done)."""
     data = extract_json(text)
+    names = _field_names(schema)
+    if isinstance(data, dict) and names and names.isdisjoint(data):
+        got = ", ".join(sorted(map(str, data))[:8]) or "no keys"
+        raise AnswerError(
+            "schema_mismatch",
+            f"the JSON carries none of the {schema.__name__} fields ({', '.join(sorted(names))}); got {got}",
+        )
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
