@@ -1,6 +1,7 @@
 """summarize_sessions: a summary and a meaningfulness score 1..5 for every session holding at least
-SUMMARY_MESSAGE_THRESHOLD unsummarised messages. Kept (>= 3) summaries are embedded; discarded ones
-are recorded with their score. A later summary covers only the new messages and links the previous.
+SUMMARY_MESSAGE_THRESHOLD unsummarised messages. Kept (>= 3) summaries are embedded (after their rows
+commit; every run embeds the day's kept summaries still without a vector, so a failed embedding is
+retried, never lost); discarded ones are recorded with their score. A later summary covers only the new messages and links the previous.
 Offline: extractive sentence ranking by TF-IDF centrality and importance."""
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from background_pipelines.cognition.scoring import content_factor, significance_
 from background_pipelines.config import Settings
 from background_pipelines.llm.task import Task
 from background_pipelines.store import ledger
-from background_pipelines.store.embeddings import delete_embeddings, save_embeddings
+from background_pipelines.store.embeddings import EmbeddingModelMismatch, delete_embeddings, save_embeddings
 from background_pipelines.store.engine import Store
 from background_pipelines.store.message_views import messages_by_ids, sessions_messages_after
 from background_pipelines.store.messages import messages_for_day
 from background_pipelines.store.scores import scores_for
-from background_pipelines.store.summaries import count_for_day, last_summaries, save_summary, summaries_for_day, summary_by_id
+from background_pipelines.store.summaries import (
+    count_for_day, kept_without_vector, last_summaries, save_summary, summaries_for_day, summary_by_id,
+)
 
 STAGE = "summarize"
 VERSION = "summarize-v1"
@@ -161,6 +164,7 @@ def summarize_sessions(
     jobs = [j for j, item in zip(jobs, items) if item in due or j["replace"]]
     result.skipped = below + (len(items) - len(jobs))
     if not jobs:
+        _embed_kept(store, settings, embedder, day, [], [], force, result)
         result.row_count = count_for_day(store, day)
         return result
     if gateway is None:
@@ -170,18 +174,13 @@ def summarize_sessions(
     inputs = [_input(j["session"], j["msgs"], scores, j["previous"]) for j in jobs]
     outcomes, usage = gateway.run(SUMMARY_TASK, inputs)
     result.usage = usage
-    if embedder is None:
-        from background_pipelines.llm import get_embedder
-
-        embedder = get_embedder(settings)
     kept_ids, kept_texts, discarded_ids, preview = [], [], [], []
     written = 0
     last_saved: dict[str, int] = {}
     with store.begin() as conn:  # one transaction for the day; a later part links the id of the part before
         for job, inp, outcome in zip(jobs, inputs, outcomes):
             written += _save(conn, job, inp, outcome, day, version, usage, run_id, result, last_saved, kept_ids, kept_texts, discarded_ids, preview)
-    if kept_ids:
-        save_embeddings(store, "summary", kept_ids, embedder.encode(kept_texts), embedder.model_id, force=force)
+    _embed_kept(store, settings, embedder, day, kept_ids, kept_texts, force, result)
     if discarded_ids and force:
         delete_embeddings(store, "summary", discarded_ids)  # a rewrite may have demoted a kept summary
     result.rows_written = written
@@ -191,6 +190,30 @@ def summarize_sessions(
         ["session", "messages", "meaningfulness", "status", "summary"], preview, limit=8
     )
     return result
+
+
+def _embed_kept(store: Store, settings: Settings, embedder, day: str, ids: list[int], texts: list[str],
+                force: bool, result: StageResult) -> None:
+    """Embed the summaries just kept plus the day's kept summaries still without a vector of this
+    model. A failure is counted failed with its reason (the summaries stay; the next run embeds them)."""
+    if embedder is None:
+        from background_pipelines.llm import get_embedder
+
+        embedder = get_embedder(settings)
+    todo = dict(zip(ids, texts))
+    todo.update((i, t) for i, t in kept_without_vector(store, day, embedder.model_id) if i not in todo)
+    if not todo:
+        return
+    try:
+        save_embeddings(store, "summary", list(todo), embedder.encode(list(todo.values())), embedder.model_id, force=force)
+    except EmbeddingModelMismatch:  # a configuration error, not a transient one: stop (the next run embeds them)
+        raise
+    except Exception as exc:  # the summaries committed already: report, and leave the vectors to the next run
+        result.failed += len(todo)
+        result.count("embedding_failed", len(todo))
+        result.errors.append(f"embedding {len(todo)} kept summaries of {day}: {type(exc).__name__}: {str(exc)[:300]}")
+        return
+    result.count("embedded", len(todo))
 
 
 def _save(conn, job, inp, outcome, day, version, usage, run_id, result, last_saved, kept_ids, kept_texts, discarded_ids, preview) -> int:

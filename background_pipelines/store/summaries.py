@@ -8,7 +8,7 @@ from typing import Sequence
 from sqlalchemy import func, select
 
 from background_pipelines.store.engine import Store, insert_ignore, upsert
-from background_pipelines.store.schema import summaries
+from background_pipelines.store.schema import embeddings, summaries
 
 _KEY = ["session", "last_message_id"]
 _UPDATE = ["text", "meaningfulness", "status", "participants", "message_ids", "first_message_id", "backend", "version", "day", "channel", "previous_id"]
@@ -63,3 +63,16 @@ def empty_kept(store: Store) -> list[int]:
     with store.connect() as conn:
         q = select(summaries.c.id, summaries.c.text).where(summaries.c.status == "kept")
         return [i for i, t in conn.execute(q) if not (t or "").strip()]
+
+
+def kept_without_vector(store: Store, day: str, model_id: str) -> list[tuple[int, str]]:
+    """(id, text) of the day's kept summaries holding no vector of `model_id`: those an embedding
+    failure (or a crash) left behind after their rows committed, embedded by the next run."""
+    held = select(embeddings.c.item_id).where(embeddings.c.item_kind == "summary", embeddings.c.model == model_id)
+    q = (
+        select(summaries.c.id, summaries.c.text)
+        .where(summaries.c.day == day, summaries.c.status == "kept", summaries.c.id.not_in(held))
+        .order_by(summaries.c.id)
+    )
+    with store.connect() as conn:
+        return [(i, t) for i, t in conn.execute(q)]
