@@ -19,7 +19,8 @@ AT = datetime(2026, 11, 5, 9, 30, tzinfo=timezone.utc)
 
 
 def _msg(i: int, text: str, author: str = "alice") -> dict:
-    return dict(external_id=f"w{i}", channel="dm/Mira/alice", session="s1", author=author, text=text, created_at=AT)
+    # each user's private channel with Mira (recall searches the channels the user wrote in)
+    return dict(external_id=f"w{i}", channel=f"dm/Mira/{author}", session=f"s1-{author}", author=author, text=text, created_at=AT)
 
 
 def test_message_is_recallable_right_after_record_messages(store, bgp_env):
