@@ -8,7 +8,7 @@ LLM_POOL_LIMIT ?= 4
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install dev-install dagster-home pools run demo test bench-smoke validate clean
+.PHONY: install dev-install dagster-home pools run demo test bench bench-smoke validate clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ demo: install dagster-home pools
 test: install
 	$(BIN)/pytest -q
 
+# Every benchmark at full size, one after the other (long: run it on a quiet machine); the table of
+# goals (MET / NOT MET, wall and CPU seconds, load average) goes to stdout and benchmarks/out/.
+bench: install
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python benchmarks/run_bench.py $(if $(ONLY),--only $(ONLY))
+
+# The same at smoke sizes (CI): fails only when a benchmark crashes.
 bench-smoke: install
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run_smoke.py

@@ -3,9 +3,11 @@ variants, plus hard negatives that must stay apart) in a fresh SQLite store; run
 `resolve_entities` (blocking, fuzzy scoring, embedding confirmation, audited merges) and prints
 time, pairs compared against n^2/2, and the precision and recall of the merges.
 
-    .venv/bin/python benchmarks/consolidation.py            # 100,000 entities
+    .venv/bin/python benchmarks/consolidation.py            # 100,000 entities, sparse then dense
     .venv/bin/python benchmarks/consolidation.py --smoke    # 10,000 entities
-Goal: < 30 s, recall >= 0.95, precision >= 0.98.
+    .venv/bin/python benchmarks/consolidation.py --dense -v # only dense, printing false merges
+Goal: < 30 s, recall >= 0.95, precision >= 0.98. The dense set (originals not kept 2 edits apart,
+as real names are not) is the honest precision figure; the sparse one shows the typo-free ceiling.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from background_pipelines.graph_upkeep.normalize import name_key, normalize_name
 from background_pipelines.llm import get_embedder  # noqa: E402
 from background_pipelines.store import open_store  # noqa: E402
 from background_pipelines.store.schema import entities, entity_merges  # noqa: E402
+from benchmarks._report import Report  # noqa: E402
 
 FIRST = """james mary john patricia robert jennifer michael linda william elizabeth david barbara richard susan joseph
 jessica thomas sarah charles karen christopher nancy daniel lisa matthew betty anthony margaret mark sandra donald ashley
@@ -222,17 +225,9 @@ def _load(store, rows, when):
         return [r[0] for r in conn.execute(select(entities.c.id).order_by(entities.c.id))]
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="10,000 entities")
-    ap.add_argument("-n", type=int, default=100_000)
-    ap.add_argument("--dense", action="store_true", help="allow originals one edit apart (see generate)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="print false and missed merges")
-    ap.add_argument("--embedder", default="hashing", help="BGP_EMBEDDING_BACKEND for the confirming embedder")
-    args = ap.parse_args(argv)
-    n = 10_000 if args.smoke else args.n
-    rows, cluster, n_dup, kinds, row_kind = generate(n, dense=args.dense)
-    embedder = get_embedder(Settings.from_env({"BGP_EMBEDDING_BACKEND": args.embedder}))
+def run(n: int, dense: bool, embedder_backend: str, verbose: bool, report: Report) -> None:
+    rows, cluster, n_dup, kinds, row_kind = generate(n, dense=dense)
+    embedder = get_embedder(Settings.from_env({"BGP_EMBEDDING_BACKEND": embedder_backend}))
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{tmp}/bench.db")
         t = time.perf_counter()
@@ -252,7 +247,8 @@ def main(argv=None) -> int:
     wrong = [(rows[index[p.merged_id]], rows[index[p.survivor_id]], p.reason) for p in result.plans
              if cluster[index[p.merged_id]] != cluster[index[p.survivor_id]]]
     all_pairs = n * (n - 1) // 2
-    print(f"entity resolution, n={n:,} ({n_dup:,} planted duplicates: {dict(sorted(kinds.items()))}), "
+    mode = "dense: originals may be one edit apart" if dense else "sparse: originals kept 2 edits apart"
+    print(f"\nentity resolution, n={n:,} ({mode}; {n_dup:,} planted duplicates: {dict(sorted(kinds.items()))}), "
           f"embedder={embedder.model_id}")
     print(f"{'measure':<34}{'figure':>16}  goal")
     print(f"{'time resolve_entities (s)':<34}{result.seconds:>16.2f}  < 30")
@@ -276,14 +272,34 @@ def main(argv=None) -> int:
             missed[k] = missed.get(k, 0) + 1
             missed_rows.append((rows[i], rows[cluster[i]]))
     print(f"{'missed duplicates by variant':<34}{str(dict(sorted(missed.items()))):>16}")
-    if args.verbose:
+    if verbose:
         for w in wrong[:15]:
             print("  false merge:", w)
         for m in missed_rows[:15]:
             print("  missed:", m)
-    ok = result.seconds < 30 and precision >= 0.98 and recall >= 0.95 and again.merges == 0
-    print("goal met" if ok else "GOAL MISSED")
-    return 0 if ok else 1
+    label = f"{n:,} entities, {'dense' if dense else 'sparse'}"
+    report.check(f"resolve_entities wall time, {label} ({cpu:.1f} CPU-s)", f"{result.seconds:.1f} s", "< 30 s", result.seconds < 30)
+    report.check(f"merge precision, {label}", f"{precision:.4f}", ">= 0.98", precision >= 0.98)
+    report.check(f"merge recall, {label}", f"{recall:.4f}", ">= 0.95", recall >= 0.95)
+    report.check(f"merges on a second run, {label}", str(again.merges), "0", again.merges == 0)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="10,000 entities")
+    ap.add_argument("-n", type=int, default=100_000)
+    ap.add_argument("--mode", choices=["both", "sparse", "dense"], default="both",
+                    help="sparse: originals kept 2 edits apart; dense: not (the honest figure; see generate)")
+    ap.add_argument("--dense", action="store_true", help="same as --mode dense")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print false and missed merges")
+    ap.add_argument("--embedder", default="hashing", help="BGP_EMBEDDING_BACKEND for the confirming embedder")
+    args = ap.parse_args(argv)
+    n = 10_000 if args.smoke else args.n
+    modes = [True] if args.dense or args.mode == "dense" else [False] if args.mode == "sparse" else [False, True]
+    report = Report("consolidation")
+    for dense in modes:
+        run(n, dense, args.embedder, args.verbose, report)
+    return report.finish()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Embedding pipeline rate vs the raw model's encode rate, on the same texts and batch size.
 
 pipeline = the gateway's embedder (get_embedder) + embed_and_save into a store (SQLite in a temp dir,
-or --database-url); raw = the bare model encoding the same batches, writing nothing. Goal: >= 0.9.
-Runs for the hashing backend and, when installed, sentence-transformers (all-MiniLM-L6-v2).
+or --database-url); raw = the bare model encoding the same batches, writing nothing.
+The overhead figure is the hashing backend's ratio (encoding is nearly free, so the ratio is what our
+pipeline costs): goal >= 0.9. With sentence-transformers (all-MiniLM-L6-v2, when installed) encoding is
+~100x the store write, so its ratio tends to 1.0 whatever the pipeline does: printed as end-to-end, no goal.
 
     .venv/bin/python benchmarks/embedding.py            # 2,000 texts, batch 100
     .venv/bin/python benchmarks/embedding.py --smoke    # 200 texts
@@ -18,10 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from background_pipelines.config import Settings
-from background_pipelines.llm import embed_and_save, get_embedder
-from background_pipelines.llm.embedders import HashingEmbedder, sentence_transformers_available
-from background_pipelines.store import open_store
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from background_pipelines.config import Settings  # noqa: E402
+from background_pipelines.llm import embed_and_save, get_embedder  # noqa: E402
+from background_pipelines.llm.embedders import HashingEmbedder, sentence_transformers_available  # noqa: E402
+from background_pipelines.store import open_store  # noqa: E402
+from benchmarks._report import Report  # noqa: E402
 
 _WORDS = (
     "i you we they love hate went saw the a my your dog cat hiking coffee Lisbon work tomorrow yesterday "
@@ -101,19 +106,24 @@ def main() -> int:
     store_name = "PostgreSQL/--database-url" if args.database_url else "SQLite"
     print(f"Embedding: {n} texts, batch {args.batch}, pipeline writes into {store_name}; best of {repeats} interleaved runs")
     print("rates in texts per wall-clock second, and per CPU-second of this process (steadier on a shared box)")
-    print(f"| {'backend':<22} | {'raw /s':>8} | {'pipeline /s':>11} | {'ratio':>6} | {'raw /CPU-s':>10} | {'pipe /CPU-s':>11} | {'CPU ratio':>9} | goal >= 0.9 |")
-    print(f"|{'-' * 24}|{'-' * 10}|{'-' * 13}|{'-' * 8}|{'-' * 12}|{'-' * 13}|{'-' * 11}|{'-' * 13}|")
+    print(f"| {'backend':<22} | {'figure':<21} | {'raw /s':>8} | {'pipeline /s':>11} | {'ratio':>6} | {'raw /CPU-s':>10} | {'pipe /CPU-s':>11} | {'CPU ratio':>9} |")
+    print(f"|{'-' * 24}|{'-' * 23}|{'-' * 10}|{'-' * 13}|{'-' * 8}|{'-' * 12}|{'-' * 13}|{'-' * 11}|")
+    report = Report("embedding")
     for r in rows:
         ratio = r["pipeline"] / r["raw"]
         cpu_ratio = r["pipeline_cpu"] / r["raw_cpu"]
+        figure = "overhead (goal >= 0.9)" if r["backend"] == "hashing" else "end-to-end (no goal)"
         print(
-            f"| {r['backend']:<22} | {r['raw']:>8.0f} | {r['pipeline']:>11.0f} | {ratio:>6.2f} | {r['raw_cpu']:>10.0f} | "
-            f"{r['pipeline_cpu']:>11.0f} | {cpu_ratio:>9.2f} | {'MET' if ratio >= 0.9 else 'NOT MET':<11} |"
+            f"| {r['backend']:<22} | {figure:<21} | {r['raw']:>8.0f} | {r['pipeline']:>11.0f} | {ratio:>6.2f} | {r['raw_cpu']:>10.0f} | "
+            f"{r['pipeline_cpu']:>11.0f} | {cpu_ratio:>9.2f} |"
         )
+        if r["backend"] == "hashing":
+            report.check(f"pipeline overhead: hashing embed + store write vs bare encode, texts/s (CPU ratio {cpu_ratio:.2f})",
+                         f"{ratio:.2f}", ">= 0.9", ratio >= 0.9)
     print("models: " + ", ".join(f"{r['backend']} = {r['model']}" for r in rows))
     if "sentence-transformers" not in backends:
         print("sentence-transformers not installed: pip install -e '.[local]' to measure it")
-    return 0
+    return report.finish()
 
 
 if __name__ == "__main__":

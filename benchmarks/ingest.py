@@ -24,6 +24,10 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._report import Report  # noqa: E402
+
 GOAL_MSGS_PER_S = 20_000
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 WORDS = ("the a my we I you it is was to of and in on for at with work cat dog coffee morning tonight weekend "
@@ -177,9 +181,13 @@ def main() -> int:
               f"{'msgs/CPU-s':>12}{'reimport msgs/s':>17}{'peak RSS MB':>13}  goal")
     print(header)
     print("-" * len(header))
+    report = Report("ingest")
     for fmt, backend, n, size_mb, first, again in results:
         rate = n / first["seconds"]
         goal = ("met" if rate >= GOAL_MSGS_PER_S else "MISSED") if (backend, fmt) == ("sqlite", "jsonl") else "-"
+        if (backend, fmt) == ("sqlite", "jsonl"):
+            report.check(f"import rate, {n:,} JSONL messages into SQLite ({n / first['cpu_seconds']:,.0f} per CPU-s)",
+                         f"{rate:,.0f} msg/s", f">= {GOAL_MSGS_PER_S:,} msg/s", rate >= GOAL_MSGS_PER_S)
         print(f"{fmt:<9}{backend:<11}{n:>11,}{size_mb:>9.0f}{first['seconds']:>10.1f}{rate:>10,.0f}"
               f"{n / first['cpu_seconds']:>12,.0f}{n / again['seconds']:>17,.0f}{max(first['rss_mb'], again['rss_mb']):>13.0f}  {goal}")
     for fmt in args.formats.split(","):
@@ -190,7 +198,9 @@ def main() -> int:
                 ratio = max(big[4]["rss_mb"], big[5]["rss_mb"]) / max(small[4]["rss_mb"], small[5]["rss_mb"])
                 print(f"{fmt} on {backend}: peak RSS at {big[2]:,} vs {small[2]:,} messages = {ratio:.2f}x "
                       f"({'flat' if ratio < 1.25 else 'NOT flat'}; the file is {big[2] / small[2]:.0f}x bigger)")
-    return 0
+                report.check(f"peak RSS, {fmt} into {backend}: {big[2]:,} vs {small[2]:,} messages", f"{ratio:.2f}x", "< 1.25x (flat)",
+                             ratio < 1.25)
+    return report.finish()
 
 
 if __name__ == "__main__":

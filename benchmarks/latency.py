@@ -22,6 +22,7 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._daemon import Daemon  # noqa: E402
+from benchmarks._report import Report  # noqa: E402
 from background_pipelines.store import open_store  # noqa: E402
 from background_pipelines.store.ledger import utcnow  # noqa: E402
 from background_pipelines.store.messages import insert_message_rows, message_row  # noqa: E402
@@ -100,7 +101,9 @@ def main(argv=None) -> int:
     print("| trials | p50 (s) | p95 (s) | min (s) | max (s) | goal | met |")
     print("|---|---|---|---|---|---|---|")
     print(f"| {trials} | {p50:.1f} | {p95:.1f} | {min(latencies):.1f} | {max(latencies):.1f} | p50 <= 20 s | {'yes' if p50 <= 20 else 'NO'} |")
-    return 0
+    report = Report("latency")
+    report.check(f"message burst -> summary stored under dagster-daemon, p50 of {trials} (p95 {p95:.1f} s)", f"{p50:.1f} s", "<= 20 s", p50 <= 20)
+    return report.finish()
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ QUESTIONS = {
 }
 MODES = {"fulltext": ("fulltext",), "vectors": ("vectors",), "graph": ("graph",), "fused": ("fulltext", "vectors", "graph")}
 KS = (1, 5, 10)
+SMOKE_ARGS = []  # already small (the demo world): benchmarks/run_bench.py runs it as is for bench-smoke
 
 
 def build_store(url: str, settings):
