@@ -81,20 +81,23 @@ def summary(results: list[dict], smoke: bool, started: datetime) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="each benchmark at its smoke size (as CI runs them)")
-    ap.add_argument("--only", default="", help="comma-separated benchmark names (default: all discovered)")
+    ap.add_argument("--only", default="", help="comma-separated benchmark names, run in that order (default: all discovered)")
     args = ap.parse_args(argv)
-    only = {n.strip().removesuffix(".py") for n in args.only.split(",") if n.strip()}
+    only = [n.strip().removesuffix(".py") for n in args.only.split(",") if n.strip()]
     benches = [b for b in discover() if (args.smoke or b.reports) and (not only or b.path.stem in only)]
-    if only - {b.path.stem for b in benches}:
-        ap.error(f"no such benchmark: {', '.join(sorted(only - {b.path.stem for b in benches}))}")
+    if set(only) - {b.path.stem for b in benches}:
+        ap.error(f"no such benchmark (or it reports no goal): {', '.join(sorted(set(only) - {b.path.stem for b in benches}))}")
+    if only:  # in the order given
+        benches.sort(key=lambda b: only.index(b.path.stem))
     OUT.mkdir(exist_ok=True)
     started = datetime.now(timezone.utc)
     stamp = f"{started:%Y%m%d-%H%M}-{'smoke' if args.smoke else 'full'}"
-    results = []
+    results: list[dict] = []
+    text = summary(results, args.smoke, started)
     for b in benches:
         results.append(run_one(b.path, b.smoke_args if args.smoke else b.full_args, OUT / f"{stamp}-{b.path.stem}.log"))
-    text = summary(results, args.smoke, started)
-    (OUT / f"{stamp}.md").write_text(text, encoding="utf-8")
+        text = summary(results, args.smoke, started)
+        (OUT / f"{stamp}.md").write_text(text, encoding="utf-8")  # after each: a long run stopped early keeps its rows
     print("\n" + text + f"\n(written to {OUT / f'{stamp}.md'})")
     crashed = [r["name"] for r in results if r["code"] != 0]
     if crashed:
