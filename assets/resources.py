@@ -23,6 +23,19 @@ class StoreResource(dg.ConfigurableResource):
     def store(self) -> Store:
         return open_store(self.database_url or self.settings().database_url)
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Every run initialises the store before its first step claims a pool slot (in-process
+        # executor): the moment to free the slots of local runs killed without a trace.
+        if context.run is None:
+            return
+        from sensors.run_health import on_run_start
+
+        try:
+            on_run_start(context)
+        except Exception as exc:  # never fail a run over its neighbours' health
+            if context.log:
+                context.log.warning(f"dead-run check skipped: {type(exc).__name__}: {exc}")
+
 
 class LLMResource(dg.ConfigurableResource):
     """The LLM gateway and the embedder. Empty fields use the environment (BGP_LLM_BASE_URL, BGP_LLM_MODEL,

@@ -148,6 +148,8 @@ class Settings:
     sensor_tick_seconds: int = 5  # how often the daemon evaluates each sensor
     insight_fact_threshold: int = 10
     insight_max_hours: float = 24.0
+    knowledge_max_delay_seconds: int = 10  # a waiting user message gets a knowledge run at most this late
+    rerequest_after_seconds: int = 60  # work a run left undone is requested again after this (doubling)
     automation_default_status: str = "running"  # running | stopped: sensors and schedules at load
     completion_webhook_assets: tuple[str, ...] = ()
     completion_webhook_url: str | None = None  # default: the alert webhook URL
@@ -237,6 +239,8 @@ class Settings:
             sensor_tick_seconds=_num(env, "BGP_SENSOR_TICK_SECONDS", 5, int),
             insight_fact_threshold=_num(env, "INSIGHT_FACT_THRESHOLD", 10, int),
             insight_max_hours=_num(env, "INSIGHT_MAX_HOURS", 24.0, float),
+            knowledge_max_delay_seconds=_num(env, "KNOWLEDGE_MAX_DELAY_SECONDS", 10, int),
+            rerequest_after_seconds=_num(env, "BGP_RERUN_AFTER_SECONDS", 60, int),
             automation_default_status=_choice(env, "BGP_AUTOMATION_DEFAULT_STATUS", "running", ("running", "stopped")),
             completion_webhook_assets=tuple(
                 a.strip() for a in (_str(env, "BGP_COMPLETION_WEBHOOK_ASSETS", "") or "").split(",") if a.strip()

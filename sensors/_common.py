@@ -26,22 +26,61 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+ACTIVE_STATUSES = (
+    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
+)
+
+
 def run_requests(settings: Settings, requests: list[Request], jobs: dict[str, BuiltJob]) -> tuple[list[dg.RunRequest], list[str]]:
-    """RunRequests for plan requests; requests for days outside the partitions are reported, not sent."""
+    """RunRequests for plan requests: one partition, or a range `first...last` as one single-run backfill
+    (range tags). Days outside the partitions are clipped and reported; a request with none left is
+    reported, not sent."""
     daily = daily_partitions(settings)
     out: list[dg.RunRequest] = []
     dropped: list[str] = []
     for r in requests:
         built = jobs[r.stage]
-        if built.partitioned and not daily.has_partition_key(r.partition):
-            dropped.append(f"{r.stage} {r.partition}: not a partition (before BGP_START_DATE or in the future)")
-            continue
-        out.append(
-            dg.RunRequest(
-                run_key=r.run_key,
-                job_name=built.job.name,
-                partition_key=r.partition if built.partitioned else None,
-                tags={"bgp/trigger_reason": r.reason[:200]},
-            )
-        )
+        tags = {"bgp/trigger_reason": r.reason[:200]}
+        partition = None
+        if built.partitioned:
+            first, _, last = r.partition.partition("...")
+            span = _clip(daily, first, last or first)
+            keys = daily.get_partition_keys_in_range(span) if span else []
+            if not keys:
+                dropped.append(f"{r.stage} {r.partition}: not a partition (before BGP_START_DATE or in the future)")
+                continue
+            if (keys[0], keys[-1]) != (first, last or first):
+                dropped.append(f"{r.stage} {r.partition}: clipped to {keys[0]}...{keys[-1]} (the rest is not a partition)")
+            if len(keys) == 1:
+                partition = keys[0]
+            else:
+                tags.update({RANGE_START: keys[0], RANGE_END: keys[-1]})
+        out.append(dg.RunRequest(run_key=r.run_key, job_name=built.job.name, partition_key=partition, tags=tags))
     return out, dropped
+
+
+def _clip(daily, first: str, last: str) -> dg.PartitionKeyRange | None:
+    """The part of first..last that is partitions (keys are ISO dates, so they compare as strings)."""
+    keys = daily.get_partition_keys()
+    if not keys:
+        return None
+    lo, hi = max(first, keys[0]), min(last, keys[-1])
+    return dg.PartitionKeyRange(lo, hi) if lo <= hi else None
+
+
+def active_runs(instance: dg.DagsterInstance, jobs: dict[str, BuiltJob]):
+    """`active(stage)` for the planners: is a run of that stage's job queued or running? Asked lazily,
+    so a tick with nothing to decide makes no run-storage query."""
+
+    def active(stage: str) -> bool:
+        built = jobs.get(stage)
+        if built is None:
+            return False
+        records = instance.get_run_records(
+            filters=dg.RunsFilter(job_name=built.job.name, statuses=list(ACTIVE_STATUSES)), limit=1
+        )
+        return bool(records)
+
+    return active

@@ -8,7 +8,7 @@ import dagster as dg
 from assets.resources import StoreResource
 from background_pipelines.config import Settings
 from background_pipelines.triggers import KNOWLEDGE, SCORING, SUMMARIES, dump_cursor, plan_new_messages
-from sensors._common import run_requests, sensor_status, utcnow
+from sensors._common import active_runs, run_requests, sensor_status, utcnow
 from sensors.jobs import asset_jobs
 
 STAGE_JOBS = {SCORING: "scoring_job", SUMMARIES: "summaries_job", KNOWLEDGE: "knowledge_job"}
@@ -28,7 +28,9 @@ def build_new_messages_sensor(settings: Settings) -> dg.SensorDefinition | None:
         description=(
             f"Reads messages past its cursor; requests {', '.join(sorted(jobs))} runs (scoring at most every "
             f"{settings.sensor_min_interval_seconds}s, summaries at {settings.summary_message_threshold} unsummarised "
-            f"messages in a session, knowledge at {settings.knowledge_extraction_threshold} unprocessed user messages in 24 h)"
+            f"messages in a session, knowledge at {settings.knowledge_extraction_threshold} unprocessed user messages or "
+            f"{settings.knowledge_max_delay_seconds}s after the first, one run in flight at a time); requests again, "
+            f"{settings.rerequest_after_seconds}s on, work a run left undone"
         ),
     )
     def new_messages_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
@@ -42,12 +44,19 @@ def build_new_messages_sensor(settings: Settings) -> dg.SensorDefinition | None:
                 summary_threshold=settings.summary_message_threshold,
                 knowledge_threshold=settings.knowledge_extraction_threshold,
                 min_interval_seconds=settings.sensor_min_interval_seconds,
+                knowledge_max_delay_seconds=settings.knowledge_max_delay_seconds,
+                retry_after_seconds=settings.rerequest_after_seconds,
+                active=active_runs(context.instance, jobs),
             )
         finally:
             s.engine.dispose()
         requests, dropped = run_requests(settings, plan.requests, jobs)
         for d in dropped:
             context.log.warning(f"not requested: {d}")
+        sent = {r.job_name for r in requests}
+        for r in plan.requests:  # nothing to wait for on days that are not partitions
+            if jobs[r.stage].job.name not in sent:
+                plan.cursor["outstanding"].pop(r.stage, None)
         if not requests:
             return dg.SensorResult(skip_reason=plan.skip_reason or "; ".join(dropped), cursor=dump_cursor(plan.cursor))
         return dg.SensorResult(run_requests=requests, cursor=dump_cursor(plan.cursor))

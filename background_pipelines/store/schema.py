@@ -49,6 +49,7 @@ messages = Table(
     Index("ix_messages_author", "author"),
     Index("ix_messages_created_at", "created_at"),
     Index("ix_messages_channel_author", "channel", "author"),  # recall: a user's conversations
+    Index("ix_messages_ingested_at", "ingested_at"),  # the knowledge trigger counts by arrival
 )
 
 users = Table(
