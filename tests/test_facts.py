@@ -64,13 +64,13 @@ def test_hedged_statement_has_lower_confidence():
     assert hedged[("lives_in", "Berlin")] < sure[("lives_in", "Berlin")]
 
 
-def test_facts_cite_user_messages_with_their_time(world):
+def test_facts_cite_their_speakers_messages_with_their_time(world):
     store, settings = world
     gw = Gateway.from_settings(settings, store)
     result = extract_facts(store, gw, settings, DAYS[0])
     rows = _facts(store)
     by_id = {m["id"]: m for m in messages_for_day(store, DAYS[0])}
-    assert result.processed == sum(m["author_kind"] == "user" for m in by_id.values())
+    assert result.processed == len(by_id)  # both speakers' messages
     assert {(r["user_name"], r["predicate"], r["object"]) for r in rows} >= {
         ("alice", "works_at", "Acme Corp"),
         ("alice", "has_pet", "Biscuit"),
@@ -80,7 +80,10 @@ def test_facts_cite_user_messages_with_their_time(world):
     assert prefs == {"be concise", "no emojis"}
     for r in rows:
         cited = [by_id[i] for i in r["source_message_ids"]]
-        assert cited and all(m["author_kind"] == "user" and m["author"] == r["user_name"] for m in cited)
+        speaker = r["subject"].split("'s ")[0]
+        assert cited and all(m["author"] == speaker for m in cited)
+        # a fact stays inside the conversation it was said in: a user's own, or the one the character answers
+        assert all(m["session"].startswith(r["user_name"] + "-") for m in cited)
         assert r["valid_from"] == min(m["created_at"] for m in cited)
 
 
@@ -99,16 +102,17 @@ def test_http_calls_are_batched_at_most_50_messages_of_one_author(bgp_env, store
     with store.begin() as conn:
         insert_message_rows(conn, world_rows(DAYS[:1], per_session=130))
     settings = Settings.from_env()
-    user_msgs = [m for m in messages_for_day(store, DAYS[0]) if m["author_kind"] == "user"]
-    assert len(user_msgs) > 100
+    all_msgs = messages_for_day(store, DAYS[0])
+    assert sum(m["author_kind"] == "user" for m in all_msgs) > 100
     with LocalLLMServer() as srv:
         script_offline_answers(srv)
         result = extract_facts(store, _http_gateway(store, srv), settings, DAYS[0])
         calls = srv.requests("chat/completions")
-    per_author: dict[str, int] = {}
-    for m in user_msgs:
-        per_author[m["author"]] = per_author.get(m["author"], 0) + 1
-    assert len(calls) == sum(math.ceil(n / 50) for n in per_author.values())
+    per_speaker: dict[tuple, int] = {}  # one speaker in one user's conversations (Nova with alice, with bob)
+    for m in all_msgs:
+        key = (m["author"], m["session"].split("-")[0])
+        per_speaker[key] = per_speaker.get(key, 0) + 1
+    assert len(calls) == sum(math.ceil(n / 50) for n in per_speaker.values())
     for call in calls:  # never two authors' messages in one prompt
         body = next(m["content"] for m in call["json"]["messages"] if m["role"] == "user")
         rows = [line.split("\t") for line in body.split("\n")[1:] if line]
@@ -131,7 +135,7 @@ def test_failed_batch_is_marked_failed_with_reason_and_retried_next_run(world):
     store, settings = world
     with LocalLLMServer() as srv:
         script_offline_answers(srv)
-        srv.fail_next(4, status=500)  # both attempts of each author's batch (alice, bob)
+        srv.fail_next(8, status=500)  # both attempts of each speaker's batch (alice, bob, Nova with each)
         failed = extract_facts(store, _http_gateway(store, srv), settings, DAYS[0])
         assert failed.failed > 0 and failed.processed == 0
         reasons = ledger.failures(store, "extract")
@@ -145,7 +149,7 @@ def test_uncited_answers_are_refused(world):
     with LocalLLMServer() as srv:
         srv.script("extract_facts", lambda req: {"facts": [{"message_ids": [999999], "kind": "fact", "predicate": "works_at", "object": "Nowhere", "confidence": 0.9}]})
         result = extract_facts(store, _http_gateway(store, srv), settings, DAYS[0])
-    assert result.extra["uncited_dropped"] == result.extra["llm_calls_planned"] == 2 and _facts(store) == []  # one per author's batch
+    assert result.extra["uncited_dropped"] == result.extra["llm_calls_planned"] == 4 and _facts(store) == []  # one per speaker's batch
 
 
 def test_budget_exhausted_leaves_messages_pending(world, monkeypatch):

@@ -149,14 +149,13 @@ def test_http_rerun_makes_zero_llm_requests_and_facts_are_batched(demo, monkeypa
         assert srv.stats()["total"] == len(log), "the second run must not call the LLM"
     assert all(filled[k] > 0 for k in TABLES), filled
     assert _counts(store) == filled
-    user_msgs = [m for m in messages_for_day(store, DAY) if m["author_kind"] == "user"]
     by_task = {}
     for r in log:
         by_task[r["task"]] = by_task.get(r["task"], 0) + 1
-    per_author: dict[str, int] = {}  # facts are extracted from batches of one author's messages
-    for m in user_msgs:
-        per_author[m["author"]] = per_author.get(m["author"], 0) + 1
-    assert by_task["extract_facts"] <= sum(math.ceil(n / 50) for n in per_author.values())
+    per_speaker: dict[tuple, int] = {}  # facts come from batches of one speaker's messages in one user's conversations
+    for m in messages_for_day(store, DAY):
+        per_speaker[(m["author"], m["session"])] = per_speaker.get((m["author"], m["session"]), 0) + 1
+    assert by_task["extract_facts"] <= sum(math.ceil(n / 50) for n in per_speaker.values())
     assert by_task["score_messages"] <= math.ceil(len(messages_for_day(store, DAY)) / 50)
     meta = _meta(first, "extracted_facts")
     assert meta["llm_backend"] == "openai" and meta["llm_requests"] == by_task["extract_facts"] and meta["prompt_tokens"] > 0

@@ -27,6 +27,8 @@ ENTITY_TYPES = {
     "has_pet": "pet",
     "partner_of": "person",
     "broke_up_with": "person",
+    "studied_at": "org",
+    "visited": "place",
 }
 _SUFFIX = re.compile(r"\s+(?:inc|incorporated|ltd|limited|llc|corp|corporation|co|company|gmbh|plc|ag|sa|group)$")
 
@@ -77,10 +79,22 @@ def _apply(conn, fact: dict, counters: dict) -> str | None:
     """Fold one fact into the graph; returns a preview line or None when nothing changed."""
     t = fact["valid_from"]
     predicate = fact["predicate"]
-    src, created_src = _entity(conn, fact["user_name"], "person")
+    # the subject is who the fact is about: the speaker (a user or a character) or their relative
+    src, created_src = _entity(conn, fact.get("subject") or fact["user_name"], "person")
     dst, created_dst = _entity(conn, fact["object"], ENTITY_TYPES.get(predicate, "thing"))
     counters["entities_created"] += int(created_src) + int(created_dst)
     sources_m, sources_f = list(fact["source_message_ids"]), [fact["id"]]
+
+    if fact.get("ended"):  # "I lost my job as a banker": ends that relation if current; nothing new holds
+        ended_at = min(fact.get("event_start") or t, t)
+        lines = []
+        for r in g.current_relations(conn, src["id"], predicate):
+            if r["dst_id"] == dst["id"] and r["valid_from"] <= t:
+                g.update_relation(conn, r["id"], invalidated_at=max(ended_at, r["valid_from"]),
+                                  source_fact_ids=sorted(set(r["source_fact_ids"] or []) | set(sources_f)))
+                counters["invalidated"] += 1
+                lines.append(f"{src['name']} {predicate} {dst['name']}: ended")
+        return lines[0] if lines else None
 
     if predicate == "broke_up_with":  # ends the partnership with that person, if current
         for r in g.current_relations(conn, src["id"], "partner_of"):

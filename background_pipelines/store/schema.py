@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -204,6 +205,10 @@ facts = Table(
     Column("version", String(64), nullable=False),
     Column("run_id", String(64)),
     Column("created_at", DateTime, nullable=False),
+    # the days (inclusive, midnight UTC) a time phrase of the statement points at ("last weekend")
+    Column("event_start", DateTime),
+    Column("event_end", DateTime),
+    Column("ended", Boolean, nullable=False, default=False, server_default=false()),  # the statement ends the fact
     UniqueConstraint("user_name", "kind", "predicate", "object", "valid_from", name="uq_facts_identity"),
     Index("ix_facts_user", "user_name"),
     Index("ix_facts_day", "day"),
