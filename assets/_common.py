@@ -10,7 +10,7 @@ import dagster as dg
 
 from assets.latency import LatencyClass
 from assets.partitions import daily_partitions
-from background_pipelines.cognition.result import StageResult
+from background_pipelines.cognition.result import StageResult, failure_rate_problem
 from background_pipelines.config import Settings
 
 OWNERS = ["team:cognition"]
@@ -63,4 +63,7 @@ def materialize_result(
     meta = {k: v for k, v in result.metadata().items() if v is not None}
     meta["dagster/row_count"] = dg.MetadataValue.int(int(result.row_count))
     meta["preview"] = dg.MetadataValue.md(result.preview or nothing)
+    problem = failure_rate_problem(result, Settings.from_env().failure_rate_threshold)
+    if problem:  # not green: the run fails, so the failure sensor alerts; what was done stays done
+        raise dg.Failure(description=problem, metadata=meta, allow_retries=False)
     return dg.MaterializeResult(metadata=meta)

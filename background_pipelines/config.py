@@ -166,6 +166,8 @@ class Settings:
     # character drift: flag a day whose drift score reaches the threshold, against a baseline window
     drift_threshold: float = 0.5
     drift_baseline_days: int = 14
+    # a run whose stage fails at least this share of the items it attempted is failed (and alerted)
+    failure_rate_threshold: float = 0.5
     # backups
     backup_dir: Path | None = None
     # graph upkeep: strength = weight x factor^(days since last_seen); soft-expire below the floor
@@ -209,6 +211,9 @@ class Settings:
                 f"BGP_EMBEDDING_BACKEND={backend!r}: expected auto, openai, sentence-transformers or hashing"
             )
         backup_dir = _str(env, "BGP_BACKUP_DIR", None)
+        failure_rate = _num(env, "BGP_FAILURE_RATE_THRESHOLD", 0.5, float)
+        if not 0 < failure_rate <= 1:
+            raise ConfigError(f"BGP_FAILURE_RATE_THRESHOLD={failure_rate}: expected a share in (0, 1]")
         return cls(
             home=home,
             database_url=database_url,
@@ -256,6 +261,7 @@ class Settings:
             webhook_secret=Secret(_str(env, "BGP_WEBHOOK_SECRET", None)),
             drift_threshold=_num(env, "BGP_DRIFT_THRESHOLD", 0.5, float),
             drift_baseline_days=_num(env, "BGP_DRIFT_BASELINE_DAYS", 14, int),
+            failure_rate_threshold=failure_rate,
             backup_dir=Path(backup_dir).expanduser().resolve() if backup_dir else home / "backups",
             graph_decay_factor=_num(env, "BGP_GRAPH_DECAY_FACTOR", 0.97, float),
             graph_expire_below=_num(env, "BGP_GRAPH_EXPIRE_BELOW", 0.1, float),

@@ -195,9 +195,13 @@ def test_unusable_answers_are_failed_in_the_ledger_with_a_reason_and_retried_lat
         srv.script("character_diary", lambda request: "I refuse to answer in JSON")
         monkeypatch.setenv("BGP_LLM_BASE_URL", srv.base_url)
         monkeypatch.setenv("BGP_LLM_API_KEY", KEY)
-        result = _materialize(["diaries"], partition_key=START)
+        result = _materialize(["diaries"], partition_key=START, raise_on_error=False)
         n = len(week["active"][START])
-        assert _meta(result, "diaries")["failed"] == n and _count(store, diaries) == 0
+        # every answer unusable: the run is not green (BGP_FAILURE_RATE_THRESHOLD), the step says why
+        assert not result.success and _count(store, diaries) == 0
+        (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+        data = failure.step_failure_data.user_failure_data
+        assert data.metadata["failed"].value == n and "invalid_json" in data.description
         failed = ledger.failures(store, "diaries")
         assert {f["item"] for f in failed} == {f"{c}/{START}" for c in week["active"][START]}
         assert all("I refuse" in f["error"] for f in failed)

@@ -89,6 +89,20 @@ class StageResult:
         return meta
 
 
+def failure_rate_problem(result: StageResult, threshold: float) -> str | None:
+    """Why a run must not end green: at least `threshold` of the items the stage attempted failed
+    (every LLM call refused, a wrong host, 5xx throughout). None below it, or with nothing failed.
+    Pending items (budget, a day not over) are not attempted and do not count."""
+    attempted = result.processed + result.failed
+    if not result.failed or not attempted or result.failed / attempted < threshold:
+        return None
+    reasons = "; ".join(result.errors[:3]) or "see the processing ledger"
+    return (
+        f"{result.stage}: {result.failed} of {attempted} attempted items failed ({result.failed / attempted:.0%}, "
+        f"BGP_FAILURE_RATE_THRESHOLD={threshold:g}): {reasons}"
+    )[:2000]
+
+
 def md_table(headers: list[str], rows: list[list[Any]], limit: int = 10) -> str:
     """A small markdown table (cells cut to 80 chars, pipes escaped) for asset previews."""
     def cell(v: Any) -> str:
