@@ -3,13 +3,15 @@ environment (secrets are read from the environment at use, never held as resourc
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import dagster as dg
 
 from background_pipelines.config import Settings
-from background_pipelines.llm import Embedder, Gateway, get_embedder
 from background_pipelines.store import Store, open_store
+
+if TYPE_CHECKING:  # imported at use: the gateway brings httpx, which a run without LLM work never needs
+    from background_pipelines.llm import Embedder, Gateway
 
 
 class StoreResource(dg.ConfigurableResource):
@@ -46,7 +48,9 @@ class LLMResource(dg.ConfigurableResource):
     use_cache: Optional[bool] = None
     max_concurrency: Optional[int] = None
 
-    def gateway(self, store: Store) -> Gateway:
+    def gateway(self, store: Store) -> "Gateway":
+        from background_pipelines.llm.gateway import Gateway
+
         return Gateway.from_settings(
             Settings.from_env(),
             store,
@@ -56,7 +60,9 @@ class LLMResource(dg.ConfigurableResource):
             max_concurrency=self.max_concurrency,
         )
 
-    def embedder(self) -> Embedder:
+    def embedder(self) -> "Embedder":
+        from background_pipelines.llm.embedders import get_embedder
+
         return get_embedder(Settings.from_env())
 
 

@@ -12,7 +12,6 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 
 from background_pipelines.config import Secret
 
@@ -49,6 +48,8 @@ def post(url: str, payload: dict[str, Any], secret: Secret | str | None = None, 
     key = secret.reveal() if isinstance(secret, Secret) else secret
     if key:
         headers[SIGNATURE_HEADER] = sign(body, key)
+    import httpx  # at use: importing the code location should not load an HTTP client
+
     try:
         with httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(retries=2)) as client:
             resp = client.post(url, content=body, headers=headers)

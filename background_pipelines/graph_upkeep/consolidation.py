@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -146,6 +145,8 @@ def _blocks(types: list[str], keys: list[NameKey]) -> dict[tuple[str, str], list
         prefix = f"{etype}\x1f"
         flat_keys.extend(prefix + key for key in ks)
         flat_idx.extend([v] * len(ks))
+    import pandas as pd  # at use: pandas costs ~1 CPU-s to import, and only consolidation needs it
+
     frame = pd.DataFrame({"k": flat_keys, "i": flat_idx}).drop_duplicates()
     frame = frame[frame["k"].duplicated(keep=False)]
     grouped: dict[str, list[int]] = defaultdict(list)

@@ -11,10 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -89,7 +85,9 @@ def _make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def _alembic_config(connection: Connection) -> AlembicConfig:
+def _alembic_config(connection: Connection):
+    from alembic.config import Config as AlembicConfig  # alembic is imported when a store is first opened
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["connection"] = connection
@@ -98,6 +96,9 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
 
 def head_revision() -> str:
     """The head revision(s) of the migration scripts, comma-joined and sorted."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ",".join(sorted(ScriptDirectory.from_config(cfg).get_heads()))
@@ -106,6 +107,8 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     """The store's applied revision(s), comma-joined and sorted; None for an empty store. Raises
     StoreError naming the (masked) URL when the store cannot be reached."""
+    from alembic.runtime.migration import MigrationContext
+
     try:
         with engine.connect() as conn:
             heads = MigrationContext.configure(conn).get_current_heads()
@@ -118,6 +121,8 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply migrations up to `revision` (idempotent)."""
+    from alembic import command
+
     try:
         with engine.begin() as conn:
             command.upgrade(_alembic_config(conn), revision)
