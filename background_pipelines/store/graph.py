@@ -1,14 +1,86 @@
 """SQL for the knowledge graph: entities (canonical name, normalised dedup key, type, aliases) and
-temporal relations (weight, confidence, first/last seen, valid_from, invalidated_at, sources)."""
+temporal relations (weight, confidence, first/last seen, valid_from, invalidated_at, sources), and the
+locks that serialise writers per user and per entity without deadlocks."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+import hashlib
+import random
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, TypeVar
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from background_pipelines.store.engine import Store, insert_ignore
 from background_pipelines.store.ledger import utcnow
-from background_pipelines.store.schema import entities, relations
+from background_pipelines.store.schema import embeddings, entities, entity_merges, relations
+
+T = TypeVar("T")
+_RETRY_ATTEMPTS = 6
+
+
+# -- locks: one transaction per user, entity locks taken in one global (sorted) order ---------------
+
+def _lock_id(key: str) -> int:
+    """A signed 64-bit advisory-lock id for `key` (a collision only serialises two keys)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@contextmanager
+def user_transaction(store: Store, user: str) -> Iterator:
+    """A transaction that holds the lock of `user`: two runs folding facts of one user (two days in
+    parallel, a retry, a second worker) take turns. PostgreSQL: a transaction-scoped advisory lock;
+    SQLite: BEGIN IMMEDIATE (SQLite has one writer anyway; taking it first avoids a read-then-upgrade
+    SQLITE_BUSY)."""
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.begin()
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_id(f"user:{user}")})
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def lock_entities(conn, norms: Iterable[str]) -> None:
+    """Lock entity keys in sorted lock-id order, after the user lock: every writer takes them in the
+    same order, so waits never form a cycle (no deadlock), and an entity is never inserted or
+    rewritten by two transactions at once (the ON CONFLICT (norm) deadlock this replaces)."""
+    if conn.dialect.name != "postgresql":
+        return  # the SQLite transaction already holds the database's single write lock
+    for k in sorted({_lock_id(f"entity:{n}") for n in norms}):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
+
+
+def _retryable(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("40P01", "40001", "55P03"):  # deadlock, serialization failure, lock not available
+        return True
+    return "database is locked" in str(orig or exc)
+
+
+def with_retries(fn: Callable[[], T], attempts: int = _RETRY_ATTEMPTS) -> T:
+    """Run `fn` (one whole transaction), again after a deadlock or a busy database, with exponential
+    backoff and jitter; other errors and the last failure propagate."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not _retryable(exc):
+                raise
+            time.sleep(min(5.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+# -- entities ---------------------------------------------------------------------------------------
 
 
 def entity_by_norm(conn, norm: str) -> dict | None:
@@ -53,6 +125,67 @@ def insert_relation(conn, row: dict) -> int:
 
 def update_relation(conn, relation_id: int, **values) -> None:
     conn.execute(update(relations).where(relations.c.id == relation_id).values(**values))
+
+
+def entities_by_norms(conn, norms: Iterable[str]) -> dict[str, dict]:
+    norms = sorted(set(norms))
+    out: dict[str, dict] = {}
+    for i in range(0, len(norms), 500):
+        for r in conn.execute(select(entities).where(entities.c.norm.in_(norms[i : i + 500]))):
+            out[r.norm] = dict(r._mapping)
+    return out
+
+
+def insert_entities(conn, rows: list[dict]) -> None:
+    """Insert entity rows (name, norm, type, aliases), in norm order, keeping existing ones."""
+    now = utcnow()
+    rows = sorted(rows, key=lambda r: r["norm"])
+    insert_ignore(conn, entities, [dict(r, created_at=now, updated_at=now) for r in rows], ["norm"])
+
+
+def active_merges(conn) -> list[tuple[str, int, int]]:
+    """(merged name, merged id, survivor id) of consolidation merges not undone, oldest first."""
+    q = (
+        select(entity_merges.c.merged_name, entity_merges.c.merged_id, entity_merges.c.survivor_id)
+        .where(entity_merges.c.undone_at.is_(None))
+        .order_by(entity_merges.c.id)
+    )
+    return [(r[0], r[1], r[2]) for r in conn.execute(q)]
+
+
+def entity_by_id(conn, entity_id: int) -> dict | None:
+    r = conn.execute(select(entities).where(entities.c.id == entity_id)).first()
+    return dict(r._mapping) if r else None
+
+
+def derived_relations_of(conn, src_id: int) -> list[dict]:
+    """The relations folded from facts (not inferred) whose source is `src_id`."""
+    q = select(relations).where(relations.c.src_id == src_id, relations.c.inferred.is_(False)).order_by(relations.c.id)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def delete_relations(conn, ids: list[int]) -> None:
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        conn.execute(delete(embeddings).where(embeddings.c.item_kind == "relation", embeddings.c.item_id.in_(chunk)))
+        conn.execute(delete(relations).where(relations.c.id.in_(chunk)))
+
+
+def delete_unlinked_entities(conn, ids: Iterable[int]) -> int:
+    """Delete those of `ids` no relation points to or from (callers hold their entity locks)."""
+    ids = sorted(set(ids))
+    if not ids:
+        return 0
+    linked = {
+        r[0]
+        for col in (relations.c.src_id, relations.c.dst_id)
+        for r in conn.execute(select(col).where(col.in_(ids)).distinct())
+    }
+    gone = [i for i in ids if i not in linked]
+    if gone:
+        conn.execute(delete(embeddings).where(embeddings.c.item_kind == "entity", embeddings.c.item_id.in_(gone)))
+        conn.execute(delete(entities).where(entities.c.id.in_(gone)))
+    return len(gone)
 
 
 def relations_of(store: Store, name_norm: str, predicate: str | None = None) -> list[dict]:
