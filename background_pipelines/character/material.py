@@ -165,6 +165,7 @@ def active_characters(store: Store, day: str, only: list[str] | None = None) -> 
 
 
 NOT_OVER = "local day not over yet"
+MATERIAL_PENDING = "local day's messages not all scored yet"
 CATCH_UP_DAYS = 3
 
 
@@ -175,7 +176,7 @@ def catch_up(store: Store, stage: str, days: list[str], only: list[str] | None) 
         return {}
     first = (parse_day(min(days)) - timedelta(days=CATCH_UP_DAYS)).isoformat()
     out: dict[str, list[str]] = {}
-    for item in cstore.waiting_items(store, stage, NOT_OVER):
+    for item in cstore.waiting_items(store, stage, NOT_OVER) + cstore.waiting_items(store, stage, MATERIAL_PENDING):
         name, _, day = item.rpartition("/")
         if first <= day < min(days) and (not only or name in only):
             out.setdefault(day, []).append(name)
@@ -186,6 +187,17 @@ def split_by_day_over(whos: list[CharacterDay], now: datetime | None) -> tuple[l
     """(days that have ended, days still running) in each character's timezone."""
     over = [w for w in whos if day_is_over(w.day, w.timezone, now)]
     return over, [w for w in whos if w not in over]
+
+
+def split_by_material_ready(store: Store, whos: list[CharacterDay]) -> tuple[list[CharacterDay], list[tuple[CharacterDay, int]]]:
+    """(days whose messages are all scored, [(day, messages not scored yet)]): a character-day is
+    written once, from complete material, not from the part of a western evening that falls on a UTC
+    day the message-level assets have not processed yet (and then rewritten)."""
+    ready, waiting = [], []
+    for who in whos:
+        missing = cstore.unscored_between(store, cstore.character_sessions(store, who.name, who.start, who.end), who.start, who.end)
+        (waiting.append((who, missing)) if missing else ready.append(who))
+    return ready, waiting
 
 
 def _utc_days(start: datetime, end: datetime) -> list[str]:

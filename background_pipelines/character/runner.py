@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 
 from background_pipelines.character.material import (
     CharacterDay,
+    MATERIAL_PENDING,
     NOT_OVER,
     Material,
     active_characters,
@@ -16,6 +17,7 @@ from background_pipelines.character.material import (
     check_selection,
     gather,
     split_by_day_over,
+    split_by_material_ready,
 )
 from background_pipelines.character.result import StepResult, add_usage
 from background_pipelines.cognition.result import record_unanswered
@@ -66,6 +68,10 @@ def run_character_days(
         over, running = split_by_day_over(whos, now)
         for who in running:
             ledger.mark(store, stage, version, [who.item], ledger.PENDING, error=f"{NOT_OVER} in {who.timezone}", run_id=run_id)
+            result.pending += 1
+        over, unready = split_by_material_ready(store, over)
+        for who, missing in unready:
+            ledger.mark(store, stage, version, [who.item], ledger.PENDING, error=f"{MATERIAL_PENDING}: {missing} in {who.timezone}", run_id=run_id)
             result.pending += 1
         materials = [gather_fn(store, who) for who in over]
         existing = cstore.existing_character_days(store, stage, [(m.who.name, m.who.day) for m in materials])

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import String, Table, cast, func, select
 
 from background_pipelines.store import ledger as ledger_store
 from background_pipelines.store.engine import Store, upsert
@@ -103,6 +103,26 @@ def character_sessions(store: Store, character: str, start: datetime, end: datet
     )
     with store.connect() as conn:
         return [r.session for r in conn.execute(q)]
+
+
+def unscored_between(store: Store, sessions: Sequence[str], start: datetime, end: datetime) -> int:
+    """Messages of `sessions` in [start, end) the score stage has not reached yet: no score row and no
+    failed score in the ledger (a western local day ends in the next UTC day, scored by its own run)."""
+    failed = select(ledger_table.c.item).where(
+        ledger_table.c.stage == "score", ledger_table.c.status == ledger_store.FAILED
+    )
+    n = 0
+    with store.connect() as conn:
+        for chunk in _chunks(list(sessions)):
+            q = (
+                select(func.count())
+                .select_from(messages.outerjoin(message_scores, message_scores.c.message_id == messages.c.id))
+                .where(messages.c.session.in_(chunk), messages.c.created_at >= start, messages.c.created_at < end)
+                .where(message_scores.c.message_id.is_(None))
+                .where(cast(messages.c.id, String).not_in(failed))
+            )
+            n += conn.execute(q).scalar_one()
+    return n
 
 
 def session_messages(store: Store, sessions: Sequence[str], start: datetime, end: datetime) -> list[dict]:
