@@ -5,10 +5,11 @@ from typing import Optional
 
 import dagster as dg
 
+from assets.instance_privacy import redact_instance
 from assets.latency import ACTION
 from assets.resources import StoreResource
 from background_pipelines.config import Settings
-from background_pipelines.forget import forget
+from background_pipelines.forget import forget, forgotten_material
 
 
 class ForgetConfig(dg.Config):
@@ -27,7 +28,10 @@ class ForgetConfig(dg.Config):
 )
 def forget_op(context: dg.OpExecutionContext, config: ForgetConfig, store: StoreResource) -> dg.Output:
     settings = store.settings()
+    names, texts = forgotten_material(store.store(), user=config.user, message_ids=config.message_ids)
     report = forget(store.store(), user=config.user, message_ids=config.message_ids, dry_run=config.dry_run, home=settings.home)
+    # the store's cascade cannot reach Dagster's own storage: previews and logs that quoted them
+    redacted = 0 if config.dry_run else redact_instance(context.instance, names, texts)
     # counts only: the user's name and texts never reach run metadata
     return dg.Output(
         None,
@@ -35,6 +39,7 @@ def forget_op(context: dg.OpExecutionContext, config: ForgetConfig, store: Store
             "dry_run": report.dry_run,
             "messages": report.message_count,
             "rows_removed": report.total,
+            "dagster_records_redacted": redacted,
             "by_table": dg.MetadataValue.md("```\n" + report.table() + "\n```"),
         },
     )

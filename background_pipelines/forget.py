@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import Table, delete, func, or_, select, update
 
@@ -500,6 +500,27 @@ class ForgetReport:
             for action, n in sorted(self.counts[t].items()):
                 lines.append(f"{t:<24} {action:<8} {n:>7}")
         return "\n".join(lines)
+
+
+def forgotten_material(store: Store, *, user: str | None = None, message_ids: Sequence[int] = ()) -> tuple[list[str], list[str]]:
+    """(names, texts) a forget of `user` / `message_ids` removes from the store, read before it runs: what
+    to redact from places outside the store (Dagster's event log and compute logs). Names of a user
+    are the author name and the display name; texts are the messages' texts."""
+    names: set[str] = set()
+    texts: list[str] = []
+    with store.connect() as conn:
+        q = select(messages.c.author, messages.c.text)
+        conds = []
+        if user:
+            conds.append(messages.c.author == user)
+            names.add(user)
+            names.update(n for (n,) in conn.execute(select(users.c.display_name).where(users.c.name == user)) if n)
+        if message_ids:
+            conds.append(messages.c.id.in_([int(i) for i in message_ids]))
+        if conds:
+            for _author, text in conn.execute(q.where(or_(*conds))):
+                texts.append(text)
+    return sorted(names), texts
 
 
 def log_path(home: Path) -> Path:
