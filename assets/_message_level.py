@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 import dagster as dg
 from pydantic import Field
 
-from assets._common import asset_args, materialize_result
+from assets._common import asset_args, ranged_materialize_result
 from assets.latency import LatencyClass
 from assets.resources import LLMResource, StoreResource
 from background_pipelines.cognition.result import StageResult
@@ -31,7 +31,7 @@ def stage_asset(
     calls_llm: bool,
     trigger: str,
 ) -> dg.AssetsDefinition:
-    """A daily-partitioned asset that runs `engine_fn` for each partition key of the run."""
+    """A daily-partitioned asset that runs `engine_fn` once over the partition keys of the run."""
 
     @dg.asset(
         name=name,
@@ -42,10 +42,10 @@ def stage_asset(
     def _asset(context: dg.AssetExecutionContext, config: StageConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s = store.store()
         helper = llm.gateway(s) if worker == "gateway" else llm.embedder() if worker == "embedder" else None
-        result: StageResult | None = None
-        for day in context.partition_keys:
-            r = engine_fn(s, helper, store.settings(), day, force=config.force, version=version, run_id=context.run_id)
-            result = r if result is None else result.merge(r)
-        return materialize_result(context, name, result, "_nothing to do: every item is done at this code version_")
+        # one call over the run's whole range (a single-run backfill): reads and writes per range,
+        # and each partition gets its own day's counts
+        days = list(context.partition_keys)
+        result = engine_fn(s, helper, store.settings(), days, force=config.force, version=version, run_id=context.run_id)
+        return ranged_materialize_result(context, name, result, "_nothing to do: every item is done at this code version_")
 
     return _asset

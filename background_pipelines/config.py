@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -106,6 +107,16 @@ def _str(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     return default if raw is None or raw.strip() == "" else raw.strip()
 
 
+def _date(env: Mapping[str, str], name: str) -> str | None:
+    raw = _str(env, name, None)
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a date YYYY-MM-DD") from None
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = (_str(env, name, default) or default).lower()
     if value not in allowed:
@@ -118,7 +129,7 @@ class Settings:
     # store
     home: Path
     database_url: str
-    start_date: str
+    start_date: str | None  # first day partition; None: the store's earliest message day (history.py)
     # chat LLM
     llm_base_url: str | None
     llm_api_key: Secret = field(repr=True)
@@ -217,7 +228,7 @@ class Settings:
         return cls(
             home=home,
             database_url=database_url,
-            start_date=_str(env, "BGP_START_DATE", "2026-10-01"),
+            start_date=_date(env, "BGP_START_DATE"),
             llm_base_url=_str(env, "BGP_LLM_BASE_URL", None),
             llm_api_key=Secret(_str(env, "BGP_LLM_API_KEY", None)),
             llm_model=_str(env, "BGP_LLM_MODEL", "gpt-4o-mini"),

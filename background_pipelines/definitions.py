@@ -13,12 +13,16 @@ import warnings
 import dagster as dg
 
 from background_pipelines.config import Settings
+from background_pipelines.history import resolve_start
 
 _PACKAGES = ("assets", "sensors")
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
-    settings = settings or Settings.from_env()
+    # The day partitions start at the store's earliest message (unless BGP_START_DATE is set), read
+    # once here so every asset, job and schedule of this load shares them; reload after importing
+    # older history (bgp ingest does it for a running `dagster dev`).
+    settings = resolve_start(settings or Settings.from_env())
     # backfill_policy and multi_observable_source_asset are marked beta; we use them on purpose.
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from assets.executor import default_executor

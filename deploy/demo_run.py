@@ -1,5 +1,7 @@
-"""`make demo`: materialize every asset of the code location once, headless, over the demo data's
-days, then print what the store holds. Exits non-zero when a run fails or an asset wrote nothing.
+"""`make demo`: materialize every asset of the code location once, headless, over every day the store
+holds messages (any range: the demo world, or an imported export from years ago), then print what the
+store holds. Daily assets run as one single-run backfill of the whole range, as the UI would launch
+it. Exits non-zero when a run fails.
 
 Uses the Dagster instance at $DAGSTER_HOME, so the runs show up in the UI afterwards.
 """
@@ -7,34 +9,34 @@ Uses the Dagster instance at $DAGSTER_HOME, so the runs show up in the UI afterw
 from __future__ import annotations
 
 import sys
-from datetime import date, timedelta
 
 import dagster as dg
 from sqlalchemy import func, select
 
 from background_pipelines.config import Settings
 from background_pipelines.definitions import build_definitions
+from background_pipelines.history import history_span, resolve_start
 from background_pipelines.store import open_store
-from background_pipelines.store.schema import messages, metadata
+from background_pipelines.store.schema import metadata
 
-
-def _demo_days(store) -> list[str]:
-    with store.connect() as conn:
-        first, last = conn.execute(select(func.min(messages.c.day), func.max(messages.c.day))).one()
-    if first is None:
-        sys.exit("the store holds no messages: run `bgp demo-data` first")
-    d0, d1 = date.fromisoformat(first), date.fromisoformat(last)
-    return [(d0 + timedelta(days=i)).isoformat() for i in range((d1 - d0).days + 1)]
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 def main() -> int:
     settings = Settings.from_env()
     store = open_store(settings.database_url)
+    span = history_span(store)
+    if span.report():
+        print(span.report(), file=sys.stderr)
+    if span.first_day is None:
+        sys.exit("the store holds no messages dated in a day partition: run `bgp demo-data` or `bgp ingest FILE` first")
+    settings = resolve_start(settings)
     defs = build_definitions(settings)
-    repo = defs.get_repository_def()
-    graph = repo.asset_graph
+    graph = defs.get_repository_def().asset_graph
     instance = dg.DagsterInstance.get()
-    days = _demo_days(store)
+    # BGP_START_DATE may start the partitions after the first message: process what they cover.
+    first = max(span.first_day, settings.start_date)
+    last = span.last_day
 
     # Materializable assets split by partitioning; observable/external specs are not run here.
     daily, unpartitioned = [], []
@@ -43,16 +45,13 @@ def main() -> int:
     job_all = defs.resolve_implicit_global_asset_job_def()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the summary is the output
     failed = 0
-    for day in days:
+    if daily and first <= last:
         result = job_all.execute_in_process(
-            instance=instance, partition_key=day, asset_selection=sorted(daily), raise_on_error=False,
-            run_config=quiet,
-        ) if daily else None
-        if result is not None and not result.success:
-            failed += 1
-            print(f"{day}: run {result.run_id} FAILED", file=sys.stderr)
-        elif result is not None:
-            print(f"{day}: run {result.run_id} ok")
+            instance=instance, asset_selection=sorted(daily), raise_on_error=False, run_config=quiet,
+            tags={RANGE_START: first, RANGE_END: last},
+        )
+        print(f"{first}..{last}: run {result.run_id} {'ok' if result.success else 'FAILED'}")
+        failed += 0 if result.success else 1
     if unpartitioned:
         result = job_all.execute_in_process(
             instance=instance, asset_selection=sorted(unpartitioned), raise_on_error=False, run_config=quiet
@@ -68,7 +67,7 @@ def main() -> int:
     if failed:
         print(f"\n{failed} run(s) failed", file=sys.stderr)
         return 1
-    print(f"\ndemo done: {len(days)} days, {len(daily)} daily and {len(unpartitioned)} other assets")
+    print(f"\ndemo done: {first}..{last}, {len(daily)} daily and {len(unpartitioned)} other assets")
     return 0
 
 

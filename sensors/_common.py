@@ -49,7 +49,10 @@ def run_requests(settings: Settings, requests: list[Request], jobs: dict[str, Bu
             span = _clip(daily, first, last or first)
             keys = daily.get_partition_keys_in_range(span) if span else []
             if not keys:
-                dropped.append(f"{r.stage} {r.partition}: not a partition (before BGP_START_DATE or in the future)")
+                dropped.append(
+                    f"{r.stage} {r.partition}: not a partition (they run {daily.start:%Y-%m-%d} to today, as loaded: "
+                    "reload the code location after importing older history; fix messages dated in the future)"
+                )
                 continue
             if (keys[0], keys[-1]) != (first, last or first):
                 dropped.append(f"{r.stage} {r.partition}: clipped to {keys[0]}...{keys[-1]} (the rest is not a partition)")

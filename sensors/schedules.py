@@ -58,7 +58,7 @@ def partition_schedule(name: str, built: BuiltJob, hour: int, settings: Settings
         if not built.partitioned:
             return dg.RunRequest(run_key=f"{name}:{key}")
         if not daily.has_partition_key(key):
-            return dg.SkipReason(f"{key} is not a partition (BGP_START_DATE={settings.start_date})")
+            return dg.SkipReason(f"{key} is not a partition (the day partitions start {daily.start:%Y-%m-%d}: no message is older)")
         return dg.RunRequest(run_key=f"{name}:{key}", partition_key=key)
 
     return _schedule
@@ -75,7 +75,7 @@ def build_channel_schedule(settings: Settings, built: BuiltJob) -> dg.ScheduleDe
     def channel_summaries_schedule(context: dg.ScheduleEvaluationContext):
         key = (_tick_time(context).astimezone(timezone.utc) - timedelta(hours=6)).date().isoformat()
         if not daily.has_partition_key(key):
-            return dg.SkipReason(f"{key} is not a partition (BGP_START_DATE={settings.start_date})")
+            return dg.SkipReason(f"{key} is not a partition (the day partitions start {daily.start:%Y-%m-%d}: no message is older)")
         return dg.RunRequest(run_key=f"channel_summaries_schedule:{_tick_time(context):%Y-%m-%dT%H}", partition_key=key)
 
     return channel_summaries_schedule

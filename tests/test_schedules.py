@@ -28,6 +28,8 @@ def sched_env(tmp_path, monkeypatch):
     monkeypatch.setenv("BGP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("BGP_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
     monkeypatch.setenv("BGP_EMBEDDING_BACKEND", "hashing")
+    # the store is empty, so the partitions would start today: fix them where the tick dates fall
+    monkeypatch.setenv("BGP_START_DATE", "2026-10-01")
 
 
 @functools.lru_cache(maxsize=16)

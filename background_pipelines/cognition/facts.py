@@ -7,18 +7,19 @@ each fact cites its messages. The offline backend uses the rules in statements.p
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Sequence
 
 from pydantic import BaseModel, Field
 
 from background_pipelines.cognition.anchors import resolve
-from background_pipelines.cognition.result import StageResult, md_table, one_line, record_unanswered
+from background_pipelines.cognition.result import StageResult, add_usage, as_days, md_table, one_line, record_unanswered
 from background_pipelines.cognition.statements import RELATIONS, statements_in
 from background_pipelines.config import Settings
 from background_pipelines.llm.task import Task
 from background_pipelines.store import ledger
 from background_pipelines.store.engine import Store
 from background_pipelines.store.facts import count_for_day, insert_facts
-from background_pipelines.store.messages import messages_for_day
+from background_pipelines.store.messages import messages_for_days
 
 STAGE = "extract"
 VERSION = "extract-v2"  # v2: both speakers, statements.py rules, time anchors, endings
@@ -131,11 +132,40 @@ def _event_range(when: str | None, said_at) -> tuple:
     return datetime.combine(days[0], time.min), datetime.combine(days[1], time.min)
 
 
+_COLUMNS = ["id", "author", "author_kind", "session", "text", "created_at"]
+
+
 def extract_facts(
     store: Store,
     gateway,
     settings: Settings,
+    days: str | Sequence[str],
+    *,
+    force: bool = False,
+    version: str = VERSION,
+    run_id: str | None = None,
+) -> StageResult:
+    """Extract facts and preferences from the messages of `days` (one partition key or a range) not
+    yet extracted at `version`: one read of the range, then day by day (a fact's day is its
+    messages' day whatever the range). A result per day in `by_day`."""
+    days = as_days(days)
+    by_day: dict[str, list[dict]] = {d: [] for d in days}
+    for m in messages_for_days(store, days, _COLUMNS):
+        by_day[m["day"]].append(m)
+    per, usage = {}, None
+    for d in days:
+        r = _extract_facts_day(store, gateway, settings, d, by_day[d], force=force, version=version, run_id=run_id)
+        usage = r.usage if usage is None else add_usage(usage, r.usage)
+        per[d] = r
+    return StageResult.total(STAGE, per, usage)
+
+
+def _extract_facts_day(
+    store: Store,
+    gateway,
+    settings: Settings,
     day: str,
+    day_msgs: list[dict],
     *,
     force: bool = False,
     version: str = VERSION,
@@ -144,8 +174,7 @@ def extract_facts(
     """Extract facts and preferences from the day's messages (users' and characters') not yet
     extracted at `version`."""
     result = StageResult(stage=STAGE, days=[day])
-    cols = ["id", "author", "author_kind", "session", "text", "created_at"]
-    msgs = [m for m in messages_for_day(store, day, cols) if m["author_kind"] in ("user", "character")]
+    msgs = [m for m in day_msgs if m["author_kind"] in ("user", "character")]
     due = set(ledger.todo(store, STAGE, version, [str(m["id"]) for m in msgs], force=force))
     todo_msgs = [m for m in msgs if str(m["id"]) in due]
     result.skipped = len(msgs) - len(todo_msgs)

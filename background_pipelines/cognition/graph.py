@@ -12,14 +12,15 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Sequence
 
 from background_pipelines.cognition.facts import SINGLE_VALUED
-from background_pipelines.cognition.result import StageResult, md_table
+from background_pipelines.cognition.result import StageResult, as_days, md_table, per_day
 from background_pipelines.config import Settings
 from background_pipelines.store import ledger
 from background_pipelines.store import graph as g
 from background_pipelines.store.engine import Store
-from background_pipelines.store.facts import facts_for_day, facts_of_user
+from background_pipelines.store.facts import facts_for_days, facts_of_user
 
 STAGE = "graph"
 VERSION = "graph-v2"  # v2: relations recomputed per user from all their facts
@@ -299,27 +300,32 @@ def update_knowledge_graph(
     store: Store,
     gateway,
     settings: Settings,
-    day: str,
+    days: str | Sequence[str],
     *,
     force: bool = False,
     version: str = VERSION,
     run_id: str | None = None,
 ) -> StageResult:
-    """Fold the day's facts (not preferences) into the graph: every user with a new fact that day has
-    their relations recomputed from all their facts, one transaction per user (retried on deadlock).
-    No LLM call: `gateway` is accepted for the common signature."""
-    result = StageResult(stage=STAGE, days=[day])
-    all_facts = facts_for_day(store, day)
+    """Fold the facts (not preferences) of `days` (one partition key or a range) into the graph: every
+    user with a new fact in the range has their relations recomputed once from all their facts, one
+    transaction per user (retried on deadlock). No LLM call: `gateway` is accepted for the common
+    signature. Per day (`by_day`): the day's facts folded; the graph's changes belong to the run."""
+    days = as_days(days)
+    per = per_day(STAGE, days)
+    all_facts = facts_for_days(store, days)
     due = set(ledger.todo(store, STAGE, version, [f"fact:{f['id']}" for f in all_facts], force=force))
-    todo_facts = [f for f in all_facts if f"fact:{f['id']}" in due]
-    result.skipped = len(all_facts) - len(todo_facts)
     counters = dict.fromkeys((*_COUNTERS, "preferences", "users"), 0)
     lines: list[list] = []
     before = g.counts(store)
     by_user: dict[str, list[str]] = {}
-    for f in todo_facts:
+    for f in all_facts:
+        r = per[f["day"]]
+        if f"fact:{f['id']}" not in due:
+            r.skipped += 1
+            continue
+        r.processed += 1
         if f["kind"] != "fact":
-            counters["preferences"] += 1  # preferences shape replies, not the graph
+            r.count("preferences")  # preferences shape replies, not the graph
         by_user.setdefault(f["user_name"], []).append(f"fact:{f['id']}")
     for user in sorted(by_user):  # one user per transaction: a lock held briefly, progress kept
         done, user_lines = g.with_retries(lambda user=user: _fold_user(store, user, by_user[user], version, run_id))
@@ -328,11 +334,20 @@ def update_knowledge_graph(
         lines.extend(user_lines)
         counters["users"] += 1
     after = g.counts(store)
-    result.processed = len(todo_facts)
-    result.rows_written = counters["entities_created"] + counters["relations_created"] + counters["reinforced"] + counters["invalidated"] + counters["relations_removed"]
-    result.row_count = after["relations"]
-    result.extra = dict(counters, entities=after["entities"], current_relations=after["current_relations"], new_relations=after["relations"] - before["relations"])
-    result.preview = f"**{day}**: {counters['users']} users recomputed, {counters['relations_created']} new relations, {counters['reinforced']} reinforced, {counters['invalidated']} invalidated\n\n" + md_table(
+    for d, r in per.items():
+        r.row_count = r.processed + r.skipped  # the day's facts in the graph
+        r.extra.setdefault("preferences", 0)
+    total = StageResult.total(STAGE, per)
+    total.rows_written = counters["entities_created"] + counters["relations_created"] + counters["reinforced"] + counters["invalidated"] + counters["relations_removed"]
+    total.row_count = after["relations"]
+    total.extra.update({k: v for k, v in counters.items() if k != "preferences"},
+                       entities=after["entities"], current_relations=after["current_relations"], new_relations=after["relations"] - before["relations"])
+    span = days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
+    preview = f"**{span}**: {counters['users']} users recomputed, {counters['relations_created']} new relations, {counters['reinforced']} reinforced, {counters['invalidated']} invalidated\n\n" + md_table(
         ["user", "change", "messages"], lines, limit=12
     )
-    return result
+    total.preview = preview
+    for r in per.values():
+        if r.processed:  # the graph changes are the run's (users span days): each day shows them with its counts
+            r.preview = preview
+    return total

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Sequence
 
-from background_pipelines.cognition.result import StageResult, md_table
+from background_pipelines.cognition.result import StageResult, add_usage, as_days, md_table
 from background_pipelines.config import Settings
 from background_pipelines.store import ledger
 from background_pipelines.store.engine import Store
@@ -27,7 +28,7 @@ def familiarity(interactions: int, sessions: int, days_since_last: float) -> flo
     return round(0.5 * volume + 0.3 * breadth + 0.2 * recency, 4)
 
 
-def update_relationship_scores(
+def _update_relationship_scores_day(
     store: Store,
     gateway,
     settings: Settings,
@@ -79,3 +80,23 @@ def update_relationship_scores(
         [[r["user_name"], r["character"], r["familiarity"], r["interactions"], r["sessions"]] for r in rows],
     )
     return result
+
+
+def update_relationship_scores(
+    store: Store,
+    gateway,
+    settings: Settings,
+    days: str | Sequence[str],
+    *,
+    force: bool = False,
+    version: str = VERSION,
+    run_id: str | None = None,
+) -> StageResult:
+    """Recompute the scores of the (user, character) pairs that shared a session on each day of `days` (one partition key or a range), day by day (each day sees the messages up to it); a result per day in `by_day`."""
+    per = {}
+    usage = None
+    for d in as_days(days):
+        r = _update_relationship_scores_day(store, gateway, settings, d, force=force, version=version, run_id=run_id)
+        usage = r.usage if usage is None else add_usage(usage, r.usage)
+        per[d] = r
+    return StageResult.total(STAGE, per, usage)

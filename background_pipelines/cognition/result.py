@@ -1,10 +1,10 @@
-"""What every message-level stage returns: plain counts, LLM usage and a markdown preview, merged
-across the days of a single-run backfill."""
+"""What every message-level stage returns: plain counts, LLM usage and a markdown preview per day of
+the range it ran over (a single-run backfill), and their total."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from background_pipelines.config import redact_urls
 from background_pipelines.llm.task import Usage
@@ -47,6 +47,7 @@ class StageResult:
     preview: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    by_day: dict[str, "StageResult"] = field(default_factory=dict)  # per-day results of a ranged run
 
     def count(self, key: str, n: int = 1) -> None:
         """Add `n` to a stage-specific counter shown in the metadata."""
@@ -71,6 +72,33 @@ class StageResult:
             extra=extra,
             errors=(self.errors + other.errors)[:20],
         )
+
+    @classmethod
+    def total(cls, stage: str, per_day: dict[str, "StageResult"], usage: Usage | None = None) -> "StageResult":
+        """The run's result: the per-day results summed (kept in `by_day`), with the run's LLM usage
+        (batches span days, so usage belongs to the run, not to a day)."""
+        out = cls(stage=stage)
+        for day in sorted(per_day):
+            out = out.merge(per_day[day])
+        out.days = sorted(per_day)
+        if usage is not None:
+            out.usage = usage
+        out.by_day = dict(sorted(per_day.items()))
+        return out
+
+    def counts(self) -> dict[str, Any]:
+        """Counts and stage counters only (no LLM usage): what is true of one day."""
+        meta: dict[str, Any] = {
+            "processed": self.processed,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "pending": self.pending,
+            "rows_written": self.rows_written,
+        }
+        meta.update({k: v for k, v in self.extra.items()})
+        if self.errors:
+            meta["errors"] = "\n".join(self.errors[:20])
+        return meta
 
     def metadata(self) -> dict[str, Any]:
         """Plain values for asset metadata (the Dagster wrapper adds the row count and markdown)."""
@@ -101,6 +129,16 @@ def failure_rate_problem(result: StageResult, threshold: float) -> str | None:
         f"{result.stage}: {result.failed} of {attempted} attempted items failed ({result.failed / attempted:.0%}, "
         f"BGP_FAILURE_RATE_THRESHOLD={threshold:g}): {reasons}"
     )[:2000]
+
+
+def as_days(day: str | Iterable[str]) -> list[str]:
+    """A stage's range: one day (a partition key) or many, sorted, each once."""
+    return [day] if isinstance(day, str) else sorted(set(day))
+
+
+def per_day(stage: str, days: list[str]) -> dict[str, StageResult]:
+    """An empty result for each day of a range, to fill in."""
+    return {d: StageResult(stage=stage, days=[d]) for d in days}
 
 
 def md_table(headers: list[str], rows: list[list[Any]], limit: int = 10) -> str:

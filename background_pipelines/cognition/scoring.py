@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Sequence
 
 from pydantic import BaseModel, Field
 
 from background_pipelines.cognition import text as tx
-from background_pipelines.cognition.result import StageResult, md_table, one_line, record_unanswered
+from background_pipelines.cognition.result import StageResult, as_days, md_table, one_line, per_day, record_unanswered
 from background_pipelines.config import Settings
 from background_pipelines.llm.task import Outcome, Task, Usage
 from background_pipelines.store import ledger
 from background_pipelines.store.engine import Store
 from background_pipelines.store.facts import topic_tokens
-from background_pipelines.store.message_views import author_counts, session_authors
-from background_pipelines.store.messages import messages_for_day
+from background_pipelines.store.message_views import author_counts_by_day, session_author_days
+from background_pipelines.store.messages import messages_for_days
 from background_pipelines.store.pins import add_auto_pins
-from background_pipelines.store.scores import count_for_day, save_scores
+from background_pipelines.store.scores import count_by_day, save_scores
 
 STAGE = "score"
 VERSION = "score-v1"
@@ -42,30 +43,46 @@ def classify(importance: float) -> str:
     return "noise" if importance < 0.3 else "weak_signal" if importance < 0.7 else "signal"
 
 
-def content_factor(text: str) -> float:
-    """0..1 from length, questions, proper names, emotion words, disclosures and life events."""
+def content_and_significance(text: str) -> tuple[float, int]:
+    """(content factor, significance) from one tokenisation and one search per lexicon."""
     toks = tx.tokens(text)
     if not toks:
-        return 0.0
+        return 0.0, 0
+    disclosure = tx.DISCLOSURE.search(text) is not None
+    life = tx.LIFE_EVENTS.search(text) is not None
+    n_emotion = sum(t in tx.EMOTION_WORDS for t in toks)
     length = min(1.0, math.log1p(len(toks)) / math.log1p(40))
     names = min(1.0, len(tx.named_entities(text)) / 3)
-    emotion = min(1.0, sum(t in tx.EMOTION_WORDS for t in toks) / 2)
+    emotion = min(1.0, n_emotion / 2)
     score = (
         0.3 * length
         + (0.1 if "?" in text else 0.0)
         + 0.2 * names
         + 0.2 * emotion
-        + (0.2 if tx.DISCLOSURE.search(text) else 0.0)
-        + (0.2 if tx.LIFE_EVENTS.search(text) else 0.0)
+        + (0.2 if disclosure else 0.0)
+        + (0.2 if life else 0.0)
     )
-    return round(min(1.0, score), 4)
+    content = round(min(1.0, score), 4)
+    personal = disclosure or any(t in ("my", "i", "we", "our") for t in toks)
+    if life and personal:
+        return content, 3
+    if (personal and n_emotion > 0) or content >= 0.6:
+        return content, 2
+    return content, 1 if content >= 0.3 else 0
+
+
+def content_factor(text: str) -> float:
+    """0..1 from length, questions, proper names, emotion words, disclosures and life events."""
+    return content_and_significance(text)[0]
 
 
 def significance_of(text: str, content: float) -> int:
-    personal = bool(tx.DISCLOSURE.search(text)) or any(t in ("my", "i", "we", "our") for t in tx.tokens(text))
+    """0..3: 3 a personal life event, 2 personal and emotional (or rich content), 1 some content."""
+    toks = tx.tokens(text)
+    personal = bool(tx.DISCLOSURE.search(text)) or any(t in ("my", "i", "we", "our") for t in toks)
     if tx.LIFE_EVENTS.search(text) and personal:
         return 3
-    emotional = any(t in tx.EMOTION_WORDS for t in tx.tokens(text))
+    emotional = any(t in tx.EMOTION_WORDS for t in toks)
     if (personal and emotional) or content >= 0.6:
         return 2
     return 1 if content >= 0.3 else 0
@@ -74,8 +91,8 @@ def significance_of(text: str, content: float) -> int:
 def _offline(batch: dict) -> ScoreBatch:
     items = []
     for m in batch["messages"]:
-        c = content_factor(m["text"])
-        items.append(ScoreItem(id=m["id"], importance=c, significance=significance_of(m["text"], c)))
+        c, sig = content_and_significance(m["text"])
+        items.append(ScoreItem(id=m["id"], importance=c, significance=sig))
     return ScoreBatch(scores=items)
 
 
@@ -123,68 +140,84 @@ def score_messages(
     store: Store,
     gateway,
     settings: Settings,
-    day: str,
+    days: str | Sequence[str],
     *,
     force: bool = False,
     version: str = VERSION,
     run_id: str | None = None,
 ) -> StageResult:
-    """Score the day's messages the ledger says are not scored at `version` (all with `force`)."""
-    result = StageResult(stage=STAGE, days=[day])
-    msgs = messages_for_day(store, day, ["id", "session", "author", "author_kind", "text", "created_at"])
+    """Score the messages of `days` (one partition key or a range) the ledger says are not scored at
+    `version` (all with `force`): one read of the range, one write; a result per day in `by_day`."""
+    days = as_days(days)
+    per = per_day(STAGE, days)
+    msgs = messages_for_days(store, days, ["id", "session", "author", "author_kind", "text", "created_at"])
     due = set(ledger.todo(store, STAGE, version, [str(m["id"]) for m in msgs], force=force))
     todo_msgs = [m for m in msgs if str(m["id"]) in due]
-    result.skipped = len(msgs) - len(todo_msgs)
+    for m in msgs:
+        if str(m["id"]) not in due:
+            per[m["day"]].skipped += 1
     if not todo_msgs:
-        result.row_count = count_for_day(store, day)
-        return result
+        for d, n in count_by_day(store, days).items():
+            per[d].row_count = n
+        return StageResult.total(STAGE, per)
 
-    activity = author_counts(store, day)
-    top_activity = max(activity.values()) if activity else 1
-    day_end = datetime.strptime(day, "%Y-%m-%d") + timedelta(days=1)
-    participants = session_authors(store, {m["session"] for m in todo_msgs}, up_to_day=day)
-    users_of = {s: [a for a, k in authors if k == "user"] for s, authors in participants.items()}
-    known = topic_tokens(store, {u for us in users_of.values() for u in us})
+    activity = author_counts_by_day(store, {m["day"] for m in todo_msgs})
+    top_activity = {d: max(a.values()) if a else 1 for d, a in activity.items()}
+    # participants as of each message's day: only data up to that day counts, whatever the range
+    joined = session_author_days(store, {m["session"] for m in todo_msgs})
+    known = topic_tokens(store, {a for ps in joined.values() for a, k, _ in ps if k == "user"})
 
     batches = [
         {"messages": [dict(id=m["id"], author=m["author"], text=m["text"]) for m in todo_msgs[i : i + BATCH]]}
         for i in range(0, len(todo_msgs), BATCH)
     ]
     outcomes, usage = _judge(gateway, settings, batches)
-    result.usage = usage
     backend = usage.backend if settings.chat_llm_enabled and gateway is not None else "offline"
 
     by_id = {m["id"]: m for m in todo_msgs}
-    rows, pins_wanted, done, preview = [], [], [], []
+    day_end = {d: datetime.strptime(d, "%Y-%m-%d") + timedelta(days=1) for d in days}
+    rows, pins_wanted, done = [], [], []
+    preview: dict[str, list] = {d: [] for d in days}
+    now = ledger.utcnow()
     for batch, outcome in zip(batches, outcomes):
         ids = [m["id"] for m in batch["messages"]]
         if not outcome.ok:
-            record_unanswered(store, result, STAGE, version, [str(i) for i in ids], outcome,
+            unanswered = StageResult(stage=STAGE)
+            record_unanswered(store, unanswered, STAGE, version, [str(i) for i in ids], outcome,
                               f"messages {ids[0]}..{ids[-1]}", run_id)
+            for mid in ids:  # the batch's failure (or pending) counts on each message's own day
+                r = per[by_id[mid]["day"]]
+                r.failed += bool(unanswered.failed)
+                r.pending += bool(unanswered.pending)
+                if unanswered.errors and unanswered.errors[0] not in r.errors:
+                    r.errors.append(unanswered.errors[0])
             continue
         judged = {s.id: s for s in outcome.value.scores}
         for mid in ids:
             m = by_id[mid]
+            day = m["day"]
             j = judged.get(mid)
             if j is None:  # the model skipped this id: fall back to the features, never drop it
-                c = content_factor(m["text"])
-                j = ScoreItem(id=mid, importance=c, significance=significance_of(m["text"], c))
+                c, sig = content_and_significance(m["text"])
+                j = ScoreItem(id=mid, importance=c, significance=sig)
+            present = [(a, k) for a, k, first in joined.get(m["session"], []) if first <= day]
             topic_known = set()
-            for u in ([m["author"]] if m["author_kind"] == "user" else users_of.get(m["session"], [])):
+            for u in ([m["author"]] if m["author_kind"] == "user" else [a for a, k in present if k == "user"]):
                 topic_known |= known.get(u, set())
             factors = {
                 "content": round(float(j.importance), 4),
-                "activity": round(math.sqrt(activity.get(m["author"], 0) / top_activity), 4),
-                "recency": _recency(m["created_at"], day_end),
+                "activity": round(math.sqrt(activity[day].get(m["author"], 0) / top_activity[day]), 4),
+                "recency": _recency(m["created_at"], day_end[day]),
                 "topic": _topic(m["text"], topic_known),
             }
             importance = sum(WEIGHTS[k] * v for k, v in factors.items()) + SIGNIFICANCE_BONUS * j.significance
             importance = round(min(1.0, max(0.0, importance)), 4)
+            cls = classify(importance)
             rows.append(
                 dict(
                     message_id=mid,
                     importance=importance,
-                    importance_class=classify(importance),
+                    importance_class=cls,
                     content_factor=factors["content"],
                     activity_factor=factors["activity"],
                     recency_factor=factors["recency"],
@@ -192,25 +225,36 @@ def score_messages(
                     significance=int(j.significance),
                     backend=backend,
                     version=version,
-                    created_at=ledger.utcnow(),
+                    created_at=now,
                 )
             )
             if j.significance == 3:
-                for character in (a for a, k in participants.get(m["session"], []) if k == "character"):
+                for character in (a for a, k in present if k == "character"):
                     pins_wanted.append((character, mid, m["created_at"]))
             done.append(str(mid))
-            preview.append([mid, m["author"], classify(importance), importance, j.significance, m["text"]])
+            r = per[day]
+            r.processed += 1
+            r.rows_written += 1
+            r.count("signals", int(cls == "signal"))
+            preview[day].append([mid, m["author"], cls, importance, j.significance, m["text"]])
 
     with store.begin() as conn:
-        written = save_scores(conn, rows)
+        save_scores(conn, rows)
         added, evicted = add_auto_pins(conn, pins_wanted)
         ledger.mark(store, STAGE, version, done, ledger.DONE, run_id=run_id, conn=conn)
-    result.processed = len(done)
-    result.rows_written = written + added
-    result.extra = {"pins_added": added, "pins_evicted": evicted, "signals": sum(r["importance_class"] == "signal" for r in rows)}
-    result.row_count = count_for_day(store, day)
-    preview.sort(key=lambda r: -r[3])
-    result.preview = f"**{day}**: {len(rows)} messages scored, {added} pinned\n\n" + md_table(
-        ["id", "author", "class", "importance", "significance", "text"], preview, limit=8
-    )
-    return result
+    for d, n in count_by_day(store, days).items():
+        per[d].row_count = n
+    pinned_day = {mid: by_id[mid]["day"] for _, mid, _ in pins_wanted}
+    for d, r in per.items():
+        r.extra.setdefault("signals", 0)
+        r.extra["pins_wanted"] = sum(1 for day in pinned_day.values() if day == d)
+        rows_d = sorted(preview[d], key=lambda x: -x[3])
+        if rows_d:
+            r.preview = f"**{d}**: {len(rows_d)} messages scored\n\n" + md_table(
+                ["id", "author", "class", "importance", "significance", "text"], rows_d, limit=8
+            )
+    total = StageResult.total(STAGE, per, usage)
+    # pins are capped per character across days: the eviction count belongs to the run
+    total.extra.update(pins_added=added, pins_evicted=evicted)
+    total.rows_written += added
+    return total

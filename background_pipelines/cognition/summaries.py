@@ -7,22 +7,23 @@ Offline: extractive sentence ranking by TF-IDF centrality and importance."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Sequence
 
 from pydantic import BaseModel, Field
 
 from background_pipelines.cognition import text as tx
-from background_pipelines.cognition.result import StageResult, md_table, one_line, record_unanswered
-from background_pipelines.cognition.scoring import content_factor, significance_of
+from background_pipelines.cognition.result import StageResult, as_days, md_table, one_line, per_day, record_unanswered
+from background_pipelines.cognition.scoring import content_and_significance
 from background_pipelines.config import Settings
 from background_pipelines.llm.task import Task
 from background_pipelines.store import ledger
 from background_pipelines.store.embeddings import EmbeddingModelMismatch, delete_embeddings, save_embeddings
 from background_pipelines.store.engine import Store
 from background_pipelines.store.message_views import messages_by_ids, sessions_messages_after
-from background_pipelines.store.messages import messages_for_day
+from background_pipelines.store.messages import messages_for_days
 from background_pipelines.store.scores import scores_for
 from background_pipelines.store.summaries import (
-    count_for_day, kept_without_vector, last_summaries, save_summary, summaries_for_day, summary_by_id,
+    count_by_day, kept_without_vector_in, last_summaries, save_summary, summaries_for_days, summary_by_id, summary_days,
 )
 
 STAGE = "summarize"
@@ -40,8 +41,7 @@ class SessionSummary(BaseModel):
 def _importance(m: dict) -> tuple[float, int]:
     if m.get("importance") is not None:
         return float(m["importance"]), int(m.get("significance") or 0)
-    c = content_factor(m["text"])
-    return c, significance_of(m["text"], c)
+    return content_and_significance(m["text"])
 
 
 def meaningfulness_of(msgs: list[dict]) -> int:
@@ -126,94 +126,128 @@ def summarize_sessions(
     store: Store,
     gateway,
     settings: Settings,
-    day: str,
+    days: str | Sequence[str],
     *,
     force: bool = False,
     version: str = VERSION,
     run_id: str | None = None,
     embedder=None,
 ) -> StageResult:
-    """Summarise the day's sessions that crossed the threshold; `force` rewrites the day's summaries."""
-    result = StageResult(stage=STAGE, days=[day])
+    """Summarise the sessions that crossed the threshold on each day of `days` (one partition key or
+    a range), oldest day first: a day's backlog is the session's messages after its latest summary,
+    up to that day, so a range gives the summaries day-by-day runs give. One read of the range's
+    sessions, every summary in one gateway call, one transaction; `force` rewrites the range's
+    summaries. A result per day in `by_day`."""
+    days = as_days(days)
+    per = per_day(STAGE, days)
     threshold = max(1, settings.summary_message_threshold)
-    sessions = sorted({m["session"] for m in messages_for_day(store, day, ["session"])})
-    jobs: list[dict] = []  # {session, channel, msgs, previous, replace}
+    day_sessions: dict[str, set[str]] = {d: set() for d in days}
+    for m in messages_for_days(store, days, ["session"]):
+        day_sessions[m["day"]].add(m["session"])
+    sessions = sorted(set().union(*day_sessions.values()))
+    jobs: list[dict] = []  # {session, msgs, previous, previous_id, replace, chained, day}
     if force:
-        for s in summaries_for_day(store, day):
+        for s in summaries_for_days(store, days):
             msgs = messages_by_ids(store, s["message_ids"])
             prev = summary_by_id(store, s["previous_id"]) if s["previous_id"] else None
-            jobs.append(dict(session=s["session"], msgs=msgs, previous=prev, previous_id=s["previous_id"], replace=True))
+            jobs.append(dict(session=s["session"], msgs=msgs, previous=prev, previous_id=s["previous_id"], replace=True, day=s["day"]))
     lasts = last_summaries(store, sessions)
-    backlogs = sessions_messages_after(store, {s: lasts[s]["last_message_id"] if s in lasts else 0 for s in sessions}, day)
-    below = 0
-    for session in sessions:
-        prev = lasts.get(session)
-        prev_id = prev["id"] if prev else None
-        backlog = backlogs[session]
-        if len(backlog) < threshold:
-            below += 1
-            continue
-        for i in range(0, len(backlog), MAX_MESSAGES):
-            part = backlog[i : i + MAX_MESSAGES]
-            if len(part) < threshold and i > 0:
-                break  # the tail waits for more messages
-            jobs.append(dict(session=session, msgs=part, previous=prev, previous_id=prev_id, replace=False, chained=i > 0))
-            prev_id = None  # parts after the first link to the part before (set after saving)
+    last_id = {s: lasts[s]["last_message_id"] if s in lasts else 0 for s in sessions}
+    history = sessions_messages_after(store, dict(last_id), days[-1]) if sessions else {}
+    planned: set[str] = set()  # sessions with a job earlier in this range: later jobs chain to it
+    for d in days:
+        for session in sorted(day_sessions[d]):
+            backlog = [m for m in history[session] if m["id"] > last_id[session] and m["day"] <= d]
+            if len(backlog) < threshold:
+                per[d].count("below_threshold")
+                per[d].skipped += 1
+                continue
+            for i in range(0, len(backlog), MAX_MESSAGES):
+                part = backlog[i : i + MAX_MESSAGES]
+                if len(part) < threshold and i > 0:
+                    break  # the tail waits for more messages
+                chained = session in planned
+                prev = None if chained else lasts.get(session)
+                jobs.append(dict(session=session, msgs=part, previous=prev, previous_id=prev["id"] if prev else None,
+                                 replace=False, chained=chained, day=d))
+                planned.add(session)
+                last_id[session] = part[-1]["id"]
     items = [f"{j['session']}@{j['msgs'][-1]['id']}" for j in jobs]
     due = set(ledger.todo(store, STAGE, version, items, force=force))
+    for j, item in zip(jobs, items):
+        if item not in due and not j["replace"]:
+            per[j["day"]].skipped += 1
     jobs = [j for j, item in zip(jobs, items) if item in due or j["replace"]]
-    result.skipped = below + (len(items) - len(jobs))
     if not jobs:
-        _embed_kept(store, settings, embedder, day, [], [], force, result)
-        result.row_count = count_for_day(store, day)
-        return result
+        _embed_kept(store, settings, embedder, days, [], [], force, per)
+        for d, n in count_by_day(store, days).items():
+            per[d].row_count = n
+            per[d].extra.setdefault("below_threshold", 0)
+        return StageResult.total(STAGE, per)
     if gateway is None:
         raise ValueError("summarize_sessions needs an LLM gateway (Gateway.from_settings); the offline backend is the default")
 
     scores = scores_for(store, [m["id"] for j in jobs for m in j["msgs"]])
     inputs = [_input(j["session"], j["msgs"], scores, j["previous"]) for j in jobs]
     outcomes, usage = gateway.run(SUMMARY_TASK, inputs)
-    result.usage = usage
-    kept_ids, kept_texts, discarded_ids, preview = [], [], [], []
-    written = 0
+    kept_ids, kept_texts, discarded_ids = [], [], []
+    preview: dict[str, list] = {d: [] for d in days}
     last_saved: dict[str, int] = {}
-    with store.begin() as conn:  # one transaction for the day; a later part links the id of the part before
+    with store.begin() as conn:  # one transaction for the range; a later job links the id of the one before
         for job, inp, outcome in zip(jobs, inputs, outcomes):
-            written += _save(conn, job, inp, outcome, day, version, usage, run_id, result, last_saved, kept_ids, kept_texts, discarded_ids, preview)
-    _embed_kept(store, settings, embedder, day, kept_ids, kept_texts, force, result)
+            d = job["day"] if job["day"] in per else days[0]
+            r = per[d]
+            n_kept, n_disc = len(kept_ids), len(discarded_ids)
+            r.rows_written += _save(conn, job, inp, outcome, job["day"], version, usage, run_id, r, last_saved,
+                                    kept_ids, kept_texts, discarded_ids, preview[d])
+            r.count("kept", len(kept_ids) - n_kept)
+            r.count("discarded", len(discarded_ids) - n_disc)
+    _embed_kept(store, settings, embedder, days, kept_ids, kept_texts, force, per)
     if discarded_ids and force:
         delete_embeddings(store, "summary", discarded_ids)  # a rewrite may have demoted a kept summary
-    result.rows_written = written
-    result.extra = {"kept": len(kept_ids), "discarded": len(discarded_ids), "below_threshold": below}
-    result.row_count = count_for_day(store, day)
-    result.preview = f"**{day}**: {len(kept_ids)} kept, {len(discarded_ids)} discarded\n\n" + md_table(
-        ["session", "messages", "meaningfulness", "status", "summary"], preview, limit=8
-    )
-    return result
+    for d, n in count_by_day(store, days).items():
+        r = per[d]
+        r.row_count = n
+        for k in ("kept", "discarded", "below_threshold"):
+            r.extra.setdefault(k, 0)
+        if preview[d]:
+            r.preview = f"**{d}**: {r.extra['kept']} kept, {r.extra['discarded']} discarded\n\n" + md_table(
+                ["session", "messages", "meaningfulness", "status", "summary"], preview[d], limit=8
+            )
+    return StageResult.total(STAGE, per, usage)
 
 
-def _embed_kept(store: Store, settings: Settings, embedder, day: str, ids: list[int], texts: list[str],
-                force: bool, result: StageResult) -> None:
-    """Embed the summaries just kept plus the day's kept summaries still without a vector of this
-    model. A failure is counted failed with its reason (the summaries stay; the next run embeds them)."""
+def _embed_kept(store: Store, settings: Settings, embedder, days: list[str], ids: list[int], texts: list[str],
+                force: bool, per: dict[str, StageResult]) -> None:
+    """Embed the summaries just kept plus the range's kept summaries still without a vector of this
+    model. A failure is counted failed on each summary's day with its reason (the summaries stay;
+    the next run embeds them)."""
     if embedder is None:
         from background_pipelines.llm import get_embedder
 
         embedder = get_embedder(settings)
+    missing = kept_without_vector_in(store, days, embedder.model_id)
     todo = dict(zip(ids, texts))
-    todo.update((i, t) for i, t in kept_without_vector(store, day, embedder.model_id) if i not in todo)
+    todo.update((i, t) for i, t, _ in missing if i not in todo)
     if not todo:
         return
+    day_of = {i: d for i, _, d in missing}
+    day_of.update(summary_days(store, [i for i in todo if i not in day_of]))
     try:
         save_embeddings(store, "summary", list(todo), embedder.encode(list(todo.values())), embedder.model_id, force=force)
     except EmbeddingModelMismatch:  # a configuration error, not a transient one: stop (the next run embeds them)
         raise
     except Exception as exc:  # the summaries committed already: report, and leave the vectors to the next run
-        result.failed += len(todo)
-        result.count("embedding_failed", len(todo))
-        result.errors.append(f"embedding {len(todo)} kept summaries of {day}: {type(exc).__name__}: {str(exc)[:300]}")
+        reason = f"embedding kept summaries: {type(exc).__name__}: {str(exc)[:300]}"
+        for i in todo:
+            r = per.get(day_of.get(i), per[days[0]])
+            r.failed += 1
+            r.count("embedding_failed")
+            if reason not in r.errors:
+                r.errors.append(reason)
         return
-    result.count("embedded", len(todo))
+    for i in todo:
+        per.get(day_of.get(i), per[days[0]]).count("embedded")
 
 
 def _save(conn, job, inp, outcome, day, version, usage, run_id, result, last_saved, kept_ids, kept_texts, discarded_ids, preview) -> int:

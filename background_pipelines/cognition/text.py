@@ -87,15 +87,16 @@ def centrality(docs: list[list[str]]) -> list[float]:
     if n == 0:
         return []
     vocab: dict[str, int] = {}
-    rows = [i for i, d in enumerate(docs) for _ in d]
-    cols = [vocab.setdefault(t, len(vocab)) for d in docs for t in d]
-    tf = np.zeros((n, max(1, len(vocab))), dtype=np.float32)
-    np.add.at(tf, (rows, cols), 1.0)
+    rows = np.fromiter((i for i, d in enumerate(docs) for _ in d), dtype=np.int64)
+    cols = np.fromiter((vocab.setdefault(t, len(vocab)) for d in docs for t in d), dtype=np.int64)
+    width = max(1, len(vocab))
+    tf = np.bincount(rows * width + cols, minlength=n * width).reshape(n, width).astype(np.float64)
     tf /= np.maximum(tf.sum(axis=1, keepdims=True), 1.0)
     idf = np.log1p(n / np.maximum((tf > 0).sum(axis=0), 1))
     m = tf * idf
     norms = np.linalg.norm(m, axis=1, keepdims=True)
     m /= np.where(norms == 0, 1.0, norms)
-    scores = (m @ m.T).sum(axis=1) - (m * m).sum(axis=1)  # similarity to every other sentence
+    # similarity to every other sentence: sum_j m_i.m_j - m_i.m_i, without the n x n matrix
+    scores = m @ m.sum(axis=0) - (m * m).sum(axis=1)
     top = float(scores.max()) or 1.0
     return [float(x) / top for x in scores]

@@ -30,10 +30,35 @@ def facts_for_day(store: Store, day: str, kind: str | None = None) -> list[dict]
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
+def facts_for_days(store: Store, days: Sequence[str], kind: str | None = None) -> list[dict]:
+    """Facts of a range of days in one read, oldest valid_from first (then id)."""
+    days = sorted(set(days))
+    if not days:
+        return []
+    q = select(facts).where(facts.c.day >= days[0], facts.c.day <= days[-1]).order_by(facts.c.valid_from, facts.c.id)
+    if kind:
+        q = q.where(facts.c.kind == kind)
+    wanted = set(days)
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q) if r.day in wanted]
+
+
 def facts_of_user(store: Store, user: str) -> list[dict]:
     q = select(facts).where(facts.c.user_name == user).order_by(facts.c.valid_from, facts.c.id)
     with store.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def count_by_day(store: Store, days: Sequence[str]) -> dict[str, int]:
+    """{day: rows of that day} for a range, in one grouped read."""
+    days = sorted(set(days))
+    out = {d: 0 for d in days}
+    if not days:
+        return out
+    q = select(facts.c.day, func.count()).where(facts.c.day >= days[0], facts.c.day <= days[-1]).group_by(facts.c.day)
+    with store.connect() as conn:
+        out.update({d: int(n) for d, n in conn.execute(q) if d in out})
+    return out
 
 
 def count_for_day(store: Store, day: str) -> int:

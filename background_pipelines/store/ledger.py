@@ -8,15 +8,16 @@ item due again.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from sqlalchemy import func, select
 
-from background_pipelines.store.engine import Store, upsert
+from background_pipelines.store.engine import Store
 from background_pipelines.store.schema import ledger
 
 DONE, PENDING, FAILED = "done", "pending", "failed"
-_CHUNK = 500
+_CHUNK = 500  # items per lookup: an IN list this long stays within every driver's bound-value limit
 
 
 def utcnow() -> datetime:
@@ -26,6 +27,17 @@ def utcnow() -> datetime:
 def _chunks(items: Sequence[str], size: int = _CHUNK):
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+@lru_cache(maxsize=4)
+def _upsert_sql(paramstyle: str) -> str:
+    ph = {"qmark": "?", "format": "%s", "pyformat": "%s"}[paramstyle]
+    return (
+        f"INSERT INTO {ledger.name} (stage, item, version, status, attempts, error, run_id, updated_at) VALUES ({', '.join([ph] * 8)}) "
+        "ON CONFLICT (stage, item) DO UPDATE SET version = excluded.version, status = excluded.status, "
+        f"attempts = {ledger.name}.attempts + excluded.attempts, error = excluded.error, run_id = excluded.run_id, "
+        "updated_at = excluded.updated_at"
+    )
 
 
 def done_items(store: Store, stage: str, version: str, items: Iterable[str]) -> set[str]:
@@ -73,31 +85,17 @@ def mark(
         return 0
     now = utcnow()
 
+    inc = 0 if status == PENDING else 1
+    err = (error or "")[:2000] or None
+
     def _write(c) -> None:
-        attempts = {}
-        for chunk in _chunks(items):
-            attempts.update(
-                c.execute(
-                    select(ledger.c.item, ledger.c.attempts).where(
-                        ledger.c.stage == stage, ledger.c.item.in_(chunk)
-                    )
-                ).all()
-            )
-        rows = [
-            dict(
-                stage=stage,
-                item=item,
-                version=version,
-                status=status,
-                attempts=attempts.get(item, 0) + (1 if status != PENDING else 0),
-                error=(error or "")[:2000] or None,
-                run_id=run_id,
-                updated_at=now,
-            )
-            for item in items
-        ]
-        for chunk in _chunks(rows):
-            upsert(c, ledger, chunk, ["stage", "item"], ["version", "status", "attempts", "error", "run_id", "updated_at"])
+        # One INSERT .. ON CONFLICT statement executed over all items (the driver's executemany);
+        # attempts accumulate in SQL, so nothing is read first.
+        dialect = c.dialect
+        bind = ledger.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+        at = bind(now) if bind else now
+        rows = [(stage, item, version, status, inc, err, run_id, at) for item in items]
+        c.exec_driver_sql(_upsert_sql(dialect.paramstyle), rows)
 
     if conn is not None:
         _write(conn)

@@ -27,6 +27,37 @@ def author_counts(store: Store, day: str) -> dict[str, int]:
         return {a: int(n) for a, n in conn.execute(q)}
 
 
+def author_counts_by_day(store: Store, days: Sequence[str]) -> dict[str, dict[str, int]]:
+    """{day: {author: messages written that day}} for a range of days, in one grouped read."""
+    days = sorted(set(days))
+    out: dict[str, dict[str, int]] = {d: {} for d in days}
+    if not days:
+        return out
+    q = (select(messages.c.day, messages.c.author, func.count())
+         .where(messages.c.day >= days[0], messages.c.day <= days[-1]).group_by(messages.c.day, messages.c.author))
+    with store.connect() as conn:
+        for d, a, n in conn.execute(q):
+            if d in out:
+                out[d][a] = int(n)
+    return out
+
+
+def session_author_days(store: Store, sessions: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
+    """{session: [(author, author_kind, first day they wrote in it), ...]}: the participants as of any
+    day of a range (those whose first day is on or before it), in one read."""
+    sessions = sorted(set(sessions))
+    out: dict[str, list[tuple[str, str, str]]] = {s: [] for s in sessions}
+    with store.connect() as conn:
+        for i in range(0, len(sessions), _CHUNK):
+            q = (select(messages.c.session, messages.c.author, messages.c.author_kind, func.min(messages.c.day))
+                 .where(messages.c.session.in_(sessions[i : i + _CHUNK]))
+                 .group_by(messages.c.session, messages.c.author, messages.c.author_kind)
+                 .order_by(messages.c.session, messages.c.author))
+            for s, a, k, d in conn.execute(q):
+                out[s].append((a, k, d))
+    return out
+
+
 def session_authors(store: Store, sessions: Iterable[str], up_to_day: str | None = None) -> dict[str, list[tuple[str, str]]]:
     """{session: [(author, author_kind), ...]} over the whole session (up to `up_to_day`)."""
     sessions = sorted(set(sessions))

@@ -33,6 +33,19 @@ def scores_for(store: Store, ids: Iterable[int]) -> dict[int, dict]:
     return out
 
 
+def count_by_day(store: Store, days: Sequence[str]) -> dict[str, int]:
+    """{day: scored messages of that day} for a range, in one grouped read."""
+    days = sorted(set(days))
+    out = {d: 0 for d in days}
+    if not days:
+        return out
+    q = (select(messages.c.day, func.count()).select_from(message_scores.join(messages, messages.c.id == message_scores.c.message_id))
+         .where(messages.c.day >= days[0], messages.c.day <= days[-1]).group_by(messages.c.day))
+    with store.connect() as conn:
+        out.update({d: int(n) for d, n in conn.execute(q) if d in out})
+    return out
+
+
 def count_for_day(store: Store, day: str) -> int:
     q = select(func.count()).select_from(message_scores.join(messages, messages.c.id == message_scores.c.message_id)).where(messages.c.day == day)
     with store.connect() as conn:

@@ -34,6 +34,18 @@ def summaries_for_day(store: Store, day: str) -> list[dict]:
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
+def summaries_for_days(store: Store, days: Sequence[str]) -> list[dict]:
+    """The summaries of a range of days in one read (by day, session, last message)."""
+    days = sorted(set(days))
+    if not days:
+        return []
+    wanted = set(days)
+    with store.connect() as conn:
+        q = (select(summaries).where(summaries.c.day >= days[0], summaries.c.day <= days[-1])
+             .order_by(summaries.c.day, summaries.c.session, summaries.c.last_message_id))
+        return [dict(r._mapping) for r in conn.execute(q) if r.day in wanted]
+
+
 def summary_by_id(store: Store, summary_id: int) -> dict | None:
     with store.connect() as conn:
         r = conn.execute(select(summaries).where(summaries.c.id == summary_id)).first()
@@ -51,6 +63,18 @@ def save_summary(conn, row: dict, replace: bool = False) -> tuple[int, bool]:
         select(summaries.c.id).where(summaries.c.session == row["session"], summaries.c.last_message_id == row["last_message_id"])
     ).scalar_one()
     return sid, wrote
+
+
+def count_by_day(store: Store, days: Sequence[str]) -> dict[str, int]:
+    """{day: rows of that day} for a range, in one grouped read."""
+    days = sorted(set(days))
+    out = {d: 0 for d in days}
+    if not days:
+        return out
+    q = select(summaries.c.day, func.count()).where(summaries.c.day >= days[0], summaries.c.day <= days[-1]).group_by(summaries.c.day)
+    with store.connect() as conn:
+        out.update({d: int(n) for d, n in conn.execute(q) if d in out})
+    return out
 
 
 def count_for_day(store: Store, day: str) -> int:
@@ -76,3 +100,29 @@ def kept_without_vector(store: Store, day: str, model_id: str) -> list[tuple[int
     )
     with store.connect() as conn:
         return [(i, t) for i, t in conn.execute(q)]
+
+
+def kept_without_vector_in(store: Store, days: Sequence[str], model_id: str) -> list[tuple[int, str, str]]:
+    """(id, text, day) of the kept summaries of a range of days holding no vector of `model_id`."""
+    days = sorted(set(days))
+    if not days:
+        return []
+    held = select(embeddings.c.item_id).where(embeddings.c.item_kind == "summary", embeddings.c.model == model_id)
+    q = (
+        select(summaries.c.id, summaries.c.text, summaries.c.day)
+        .where(summaries.c.day >= days[0], summaries.c.day <= days[-1], summaries.c.status == "kept", summaries.c.id.not_in(held))
+        .order_by(summaries.c.id)
+    )
+    wanted = set(days)
+    with store.connect() as conn:
+        return [(i, t, d) for i, t, d in conn.execute(q) if d in wanted]
+
+
+def summary_days(store: Store, ids: Sequence[int]) -> dict[int, str]:
+    """{summary id: its day}."""
+    ids = sorted(set(ids))
+    out: dict[int, str] = {}
+    with store.connect() as conn:
+        for i in range(0, len(ids), 500):
+            out.update(conn.execute(select(summaries.c.id, summaries.c.day).where(summaries.c.id.in_(ids[i : i + 500]))).all())
+    return out
