@@ -97,4 +97,8 @@ def ranged_materialize_result(
     run_meta["run_days"] = f"{days[0]}..{days[-1]} ({len(days)} days)" if len(days) > 1 else days[0]
     # run-wide counters the days do not split (pins evicted under a per-character cap, graph size)
     run_meta.update({f"run_{k}": v for k, v in result.extra.items() if k not in per_day_keys and v is not None})
+    problem = failure_rate_problem(result, Settings.from_env().failure_rate_threshold)
+    if problem:  # not green: the run fails, so the failure sensor alerts; what was done stays done
+        raise dg.Failure(description=problem, metadata={**run_meta, **{k: v for k, v in result.counts().items() if v is not None}},
+                         allow_retries=False)
     return dg.MaterializeResult(metadata=run_meta)
