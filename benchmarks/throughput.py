@@ -52,6 +52,7 @@ from background_pipelines.ingest import record_messages  # noqa: E402
 from background_pipelines.llm import Gateway, get_embedder  # noqa: E402
 from background_pipelines.store import open_store  # noqa: E402
 from background_pipelines.store.message_views import day_versions  # noqa: E402
+from benchmarks._report import Report  # noqa: E402
 
 GOAL_RATE = 5000
 GOAL_RATIO = 0.5
@@ -214,7 +215,6 @@ def main() -> int:
 
     rate = total / wall if wall else 0.0
     cpu_rate = total / cpu_all if cpu_all else 0.0
-    rss = peak_rss_mb()
     print(f"\nchitchat-dataset: {total:,} messages over {len(days)} days ({days[0]}..{days[-1]}), loaded in {load_s:.1f} s via "
           f"record_messages ({getattr(loaded, 'inserted', loaded)} inserted); load average {os.getloadavg()[0]:.1f}")
     print("\n| stage (engine, whole range) | items processed | rows written | wall s | messages/s (wall) | CPU s | messages/CPU-s |")
@@ -231,15 +231,15 @@ def main() -> int:
                             ("default_executor", "Dagster, single-run backfill, default executor (CLI)")):
             ok, w, c = runs[name]
             print(f"| {label} | {'yes' if ok else 'FAILED'} | {w:.1f} | {total / w:,.0f} | {c:.1f} | {total / max(c, 1e-9):,.0f} | {wall / w:.2f} |")
-    print("\n| measure | value | goal | met |\n|---|---:|---:|---|")
-    print(f"| engine messages/s, all stages (wall) | {rate:,.0f} | >= {GOAL_RATE:,} | {'MET' if rate >= GOAL_RATE else 'NOT MET'} |")
-    print(f"| engine messages per CPU-second | {cpu_rate:,.0f} | >= {GOAL_RATE:,} | {'MET' if cpu_rate >= GOAL_RATE else 'NOT MET'} |")
+    report = Report("throughput")
+    report.check("engine messages/s, all stages over the range (wall)", f"{rate:,.0f}", f">= {GOAL_RATE:,}", rate >= GOAL_RATE)
+    report.check("engine messages per CPU-second, all stages", f"{cpu_rate:,.0f}", f">= {GOAL_RATE:,}", cpu_rate >= GOAL_RATE)
     if runs:
         ok, w, _ = runs["in_process"]
         ratio = wall / w if ok else 0.0
-        print(f"| Dagster in process / engine (wall) | {ratio:.2f} | >= {GOAL_RATIO} | {'MET' if ratio >= GOAL_RATIO else 'NOT MET'} |")
-    print(f"| peak RSS of the engine pass (MB) | {engine_rss:,.0f} | < {GOAL_RSS_MB:,} | {'MET' if engine_rss < GOAL_RSS_MB else 'NOT MET'} |")
-    return 0
+        report.check("Dagster single-run backfill in process / engine functions (wall rate)", f"{ratio:.2f}", f">= {GOAL_RATIO}", ratio >= GOAL_RATIO)
+    report.check("peak RSS of the engine pass (MB)", f"{engine_rss:,.0f}", f"< {GOAL_RSS_MB:,}", engine_rss < GOAL_RSS_MB)
+    return report.finish(f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

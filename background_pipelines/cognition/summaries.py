@@ -238,13 +238,15 @@ def _embed_kept(store: Store, settings: Settings, embedder, days: list[str], ids
     except EmbeddingModelMismatch:  # a configuration error, not a transient one: stop (the next run embeds them)
         raise
     except Exception as exc:  # the summaries committed already: report, and leave the vectors to the next run
-        reason = f"embedding kept summaries: {type(exc).__name__}: {str(exc)[:300]}"
+        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+        counts: dict[str, int] = {}
         for i in todo:
-            r = per.get(day_of.get(i), per[days[0]])
-            r.failed += 1
-            r.count("embedding_failed")
-            if reason not in r.errors:
-                r.errors.append(reason)
+            d = day_of.get(i) if day_of.get(i) in per else days[0]
+            counts[d] = counts.get(d, 0) + 1
+        for d, n in counts.items():
+            per[d].failed += n
+            per[d].count("embedding_failed", n)
+            per[d].errors.append(f"embedding {n} kept summaries of {d}: {reason}")
         return
     for i in todo:
         per.get(day_of.get(i), per[days[0]]).count("embedded")

@@ -56,7 +56,7 @@ _CAP = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
 
 
 def tokens(text: str) -> list[str]:
-    return [t.lower() for t in WORD.findall(text)]
+    return WORD.findall(text.lower())
 
 
 def content_tokens(text: str) -> list[str]:
