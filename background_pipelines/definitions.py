@@ -34,10 +34,13 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
             if info.name.startswith("_") or info.name in ("resources", "executor"):
                 continue
-            module = importlib.import_module(f"{package_name}.{info.name}")
-            build = getattr(module, "definitions", None)
-            if build is not None:
-                parts.append(build(settings))
+            if package_name == "assets":  # shared with sensors/jobs.py's catalog: built once
+                built = package.module_definitions(info.name, settings)
+            else:
+                build = getattr(importlib.import_module(f"{package_name}.{info.name}"), "definitions", None)
+                built = build(settings) if build is not None else None
+            if built is not None:
+                parts.append(built)
     # the Definitions-level executor also runs the UI's Materialize and backfills of the implicit asset job
     parts.append(dg.Definitions(resources=default_resources(), executor=default_executor(settings)))
     return dg.Definitions.merge(*parts)

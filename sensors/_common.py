@@ -33,6 +33,32 @@ ACTIVE_STATUSES = (
 )
 
 
+CURSOR_KEY = "bgp/sensor_cursor/{}"
+
+
+def durable_cursor(context: dg.SensorEvaluationContext, name: str) -> str | None:
+    """The sensor's cursor. Dagster keeps it per code location, so renaming the location (or its
+    repository) starts the sensor from nothing; then the copy kept under the sensor's bare name in the
+    instance's key-value store takes over. The copy is the last cursor Dagster committed (what the
+    tick was given), so at worst one tick is evaluated again: its run_keys are the same, its runs
+    idempotent. To reset a sensor on purpose, set its cursor to `{}` (`dagster sensor cursor NAME --set '{}'`)."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a test context without an instance
+        return context.cursor
+    key = CURSOR_KEY.format(name)
+    if context.cursor is not None:
+        if _kept.get((id(instance), key)) != context.cursor:  # a tick with nothing new writes (and reads) nothing
+            if instance.run_storage.get_cursor_values({key}).get(key) != context.cursor:
+                instance.run_storage.set_cursor_values({key: context.cursor})
+            _kept[(id(instance), key)] = context.cursor
+        return context.cursor
+    return instance.run_storage.get_cursor_values({key}).get(key)
+
+
+_kept: dict[tuple[int, str], str] = {}  # per code-server process: the copy last written for each sensor
+
+
 def run_requests(settings: Settings, requests: list[Request], jobs: dict[str, BuiltJob]) -> tuple[list[dg.RunRequest], list[str]]:
     """RunRequests for plan requests: one partition, or a range `first...last` as one single-run backfill
     (range tags). Days outside the partitions are clipped and reported; a request with none left is

@@ -12,7 +12,7 @@ import dagster as dg
 from assets.resources import StoreResource
 from background_pipelines.config import Settings
 from background_pipelines.triggers import INSIGHTS, REFLECTIONS, dump_cursor, plan_insights, plan_reflections
-from sensors._common import run_requests, sensor_status, utcnow
+from sensors._common import durable_cursor, run_requests, sensor_status, utcnow
 from sensors.jobs import asset_jobs
 
 
@@ -34,14 +34,15 @@ def build_reflections_sensor(settings: Settings) -> dg.SensorDefinition | None:
     @dg.sensor(
         name="reflections_sensor",
         job=built.job,
-        minimum_interval_seconds=settings.sensor_tick_seconds,
+        # the delay is a minute by default: a 5 s tick would only pay the daemon and code server for nothing
+        minimum_interval_seconds=max(settings.sensor_tick_seconds, min(30, settings.reflection_delay_seconds // 2)),
         default_status=sensor_status(settings),
         description=f"Reflections over new summaries, {settings.reflection_delay_seconds}s after they are stored",
     )
     def reflections_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
         s = store.store()
         try:
-            plan = plan_reflections(s, context.cursor, now=utcnow(), delay_seconds=settings.reflection_delay_seconds)
+            plan = plan_reflections(s, durable_cursor(context, "reflections_sensor"), now=utcnow(), delay_seconds=settings.reflection_delay_seconds)
         finally:
             s.engine.dispose()
         return _result(context, settings, plan, jobs)
@@ -69,7 +70,7 @@ def build_insights_sensor(settings: Settings) -> dg.SensorDefinition | None:
         s = store.store()
         try:
             plan = plan_insights(
-                s, context.cursor, now=utcnow(),
+                s, durable_cursor(context, "insights_sensor"), now=utcnow(),
                 fact_threshold=settings.insight_fact_threshold, max_hours=settings.insight_max_hours,
             )
         finally:

@@ -8,7 +8,6 @@ a job with nothing to select is not defined, so its sensor or schedule disappear
 from __future__ import annotations
 
 import functools
-import importlib
 import pkgutil
 from dataclasses import dataclass
 
@@ -65,10 +64,10 @@ def asset_catalog(settings: Settings) -> dict[str, tuple[dict, object]]:
     for info in sorted(pkgutil.iter_modules(assets.__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.name in ("resources", "latency", "partitions"):
             continue
-        build = getattr(importlib.import_module(f"assets.{info.name}"), "definitions", None)
-        if build is None:
+        built = assets.module_definitions(info.name, settings)
+        if built is None:
             continue
-        for a in build(settings).assets or []:
+        for a in built.assets or []:
             if isinstance(a, dg.AssetSpec):
                 catalog[a.key.to_user_string()] = (dict(a.tags or {}), a.partitions_def)
             elif isinstance(a, dg.AssetsDefinition) and a.is_materializable:

@@ -8,7 +8,7 @@ import dagster as dg
 from assets.resources import StoreResource
 from background_pipelines.config import Settings
 from background_pipelines.triggers import KNOWLEDGE, SCORING, SUMMARIES, dump_cursor, plan_new_messages
-from sensors._common import active_runs, run_requests, sensor_status, utcnow
+from sensors._common import active_runs, durable_cursor, run_requests, sensor_status, utcnow
 from sensors.jobs import asset_jobs
 
 STAGE_JOBS = {SCORING: "scoring_job", SUMMARIES: "summaries_job", KNOWLEDGE: "knowledge_job"}
@@ -38,7 +38,7 @@ def build_new_messages_sensor(settings: Settings) -> dg.SensorDefinition | None:
         try:
             plan = plan_new_messages(
                 s,
-                context.cursor,
+                durable_cursor(context, "new_messages_sensor"),
                 now=utcnow(),
                 stages=jobs.keys(),
                 summary_threshold=settings.summary_message_threshold,

@@ -22,7 +22,7 @@ from sensors._common import sensor_status
 
 HOST_TAG = "bgp/host"
 IN_PROGRESS = (dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING)
-SENSOR_INTERVAL_SECONDS = 15
+SENSOR_INTERVAL_SECONDS = 30
 
 
 @lru_cache(maxsize=1)

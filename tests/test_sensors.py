@@ -105,3 +105,18 @@ def test_sensors_start_stopped_when_configured(bgp_env, monkeypatch):
     repo = build_definitions(Settings.from_env()).get_repository_def()
     assert {s.default_status for s in repo.sensor_defs} == {dg.DefaultSensorStatus.STOPPED}
     assert {s.default_status for s in repo.schedule_defs} == {dg.DefaultScheduleStatus.STOPPED}
+
+
+def test_cursor_survives_a_code_location_rename(defs, instance, store, bgp_env):
+    ids = add_messages(store, 12, session="s9", at=utcnow() - timedelta(minutes=10))
+    first = _tick(defs, instance, bgp_env)
+    more = add_messages(store, 2, session="s9", at=utcnow() - timedelta(minutes=1))
+    second = _tick(defs, instance, bgp_env, cursor=first.cursor)  # Dagster committed first.cursor
+    assert json.loads(second.cursor)["seen"] == more[-1]
+    # renamed location: Dagster has no cursor for the "new" sensor; the one kept by sensor name is used,
+    # so the 12 messages the first tick requested are not requested again
+    renamed = _tick(defs, instance, bgp_env, cursor=None)
+    assert json.loads(renamed.cursor)["seen"] == more[-1] and ids[-1] < more[-1]
+    assert _requests(renamed) == _requests(second)  # at worst the last tick again: same run keys
+    reset = _tick(defs, instance, bgp_env, cursor="{}")  # a deliberate reset still starts from scratch
+    assert json.loads(reset.cursor)["seen"] == more[-1] and any(r.run_key.endswith(f":{more[-1]}") for r in reset.run_requests)

@@ -12,7 +12,6 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import aliased
 
 from background_pipelines.store.engine import Store, insert_ignore
 from background_pipelines.store.ledger import utcnow
@@ -190,8 +189,8 @@ def delete_unlinked_entities(conn, ids: Iterable[int]) -> int:
 
 def relations_of(store: Store, name_norm: str, predicate: str | None = None) -> list[dict]:
     """Relations whose source is the entity `name_norm`, with the target's name; oldest first."""
-    dst = aliased(entities)
-    src = aliased(entities)
+    dst = entities.alias()
+    src = entities.alias()
     q = (
         select(relations, dst.c.name.label("dst_name"), src.c.name.label("src_name"))
         .join(src, src.c.id == relations.c.src_id)
@@ -207,7 +206,7 @@ def relations_of(store: Store, name_norm: str, predicate: str | None = None) -> 
 
 def dangling_relations(store: Store) -> list[int]:
     """Ids of relations whose source or target entity does not exist."""
-    s, d = aliased(entities), aliased(entities)
+    s, d = entities.alias(), entities.alias()
     q = (
         select(relations.c.id)
         .outerjoin(s, s.c.id == relations.c.src_id)
