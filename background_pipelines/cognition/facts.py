@@ -157,6 +157,7 @@ def extract_facts(
         r = _extract_facts_day(store, gateway, settings, d, by_day[d], force=force, version=version, run_id=run_id)
         usage = r.usage if usage is None else add_usage(usage, r.usage)
         per[d] = r
+    ledger.release(store, STAGE, run_id)  # claims left unsettled go back to pending
     return StageResult.total(STAGE, per, usage)
 
 
@@ -175,7 +176,8 @@ def _extract_facts_day(
     extracted at `version`."""
     result = StageResult(stage=STAGE, days=[day])
     msgs = [m for m in day_msgs if m["author_kind"] in ("user", "character")]
-    due = set(ledger.todo(store, STAGE, version, [str(m["id"]) for m in msgs], force=force))
+    # claimed for this run: a concurrent run of the same day takes the others, never the same ones
+    due = set(ledger.claim(store, STAGE, version, [str(m["id"]) for m in msgs], run_id, force=force))
     todo_msgs = [m for m in msgs if str(m["id"]) in due]
     result.skipped = len(msgs) - len(todo_msgs)
     if not todo_msgs:

@@ -151,7 +151,8 @@ def score_messages(
     days = as_days(days)
     per = per_day(STAGE, days)
     msgs = messages_for_days(store, days, ["id", "session", "author", "author_kind", "text", "created_at"])
-    due = set(ledger.todo(store, STAGE, version, [str(m["id"]) for m in msgs], force=force))
+    # claimed for this run: a concurrent run of the same days takes the others, never the same ones
+    due = set(ledger.claim(store, STAGE, version, [str(m["id"]) for m in msgs], run_id, force=force))
     todo_msgs = [m for m in msgs if str(m["id"]) in due]
     for m in msgs:
         if str(m["id"]) not in due:
@@ -257,4 +258,5 @@ def score_messages(
     # pins are capped per character across days: the eviction count belongs to the run
     total.extra.update(pins_added=added, pins_evicted=evicted)
     total.rows_written += added
+    ledger.release(store, STAGE, run_id)  # claims left unsettled go back to pending
     return total

@@ -173,7 +173,7 @@ def summarize_sessions(
                 planned.add(session)
                 last_id[session] = part[-1]["id"]
     items = [f"{j['session']}@{j['msgs'][-1]['id']}" for j in jobs]
-    due = set(ledger.todo(store, STAGE, version, items, force=force))
+    due = set(ledger.claim(store, STAGE, version, items, run_id, force=force))  # shared with a concurrent run, never paid twice
     for j, item in zip(jobs, items):
         if item not in due and not j["replace"]:
             per[j["day"]].skipped += 1
@@ -214,6 +214,7 @@ def summarize_sessions(
             r.preview = f"**{d}**: {r.extra['kept']} kept, {r.extra['discarded']} discarded\n\n" + md_table(
                 ["session", "messages", "meaningfulness", "status", "summary"], preview[d], limit=8
             )
+    ledger.release(store, STAGE, run_id)  # claims left unsettled go back to pending
     return StageResult.total(STAGE, per, usage)
 
 

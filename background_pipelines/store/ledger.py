@@ -7,16 +7,18 @@ item due again.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, or_, select, update
 
-from background_pipelines.store.engine import Store
+from background_pipelines.store.engine import Store, insert_ignore
 from background_pipelines.store.schema import ledger
 
 DONE, PENDING, FAILED = "done", "pending", "failed"
+CLAIMED = "claimed"  # a run is working on the item; others leave it alone until the lease runs out
+CLAIM_LEASE = timedelta(minutes=30)
 _CHUNK = 500  # items per lookup: an IN list this long stays within every driver's bound-value limit
 
 
@@ -64,6 +66,59 @@ def todo(store: Store, stage: str, version: str, items: Iterable[str], force: bo
         return items
     done = done_items(store, stage, version, items)
     return [i for i in items if i not in done]
+
+
+def claim(
+    store: Store,
+    stage: str,
+    version: str,
+    items: Iterable[str],
+    run_id: str | None,
+    *,
+    force: bool = False,
+    lease: timedelta = CLAIM_LEASE,
+) -> list[str]:
+    """`todo`, for a run that then works on the items: of those it owes, the ones no other run holds
+    (claimed within `lease`), claimed for `run_id` in one transaction, so concurrent runs of one
+    partition share the work instead of paying twice. A claim keeps the item's error and attempts; the
+    run's `mark` replaces it, `release` returns what it did not reach, and a dead run's claims expire.
+    Without a run id, plain `todo`."""
+    if not run_id:
+        return todo(store, stage, version, items, force=force)
+    items = list(dict.fromkeys(items))
+    if not items:
+        return []
+    now = utcnow()
+    free = or_(ledger.c.status != CLAIMED, ledger.c.run_id == run_id, ledger.c.updated_at < now - lease)
+    owed = free if force else and_(free, not_(and_(ledger.c.status == DONE, ledger.c.version == version)))
+    mine: set[str] = set()
+    with store.begin() as conn:  # one transaction: a concurrent claimer waits, then finds them held
+        for chunk in _chunks(items):
+            conn.execute(
+                update(ledger)
+                .where(ledger.c.stage == stage, ledger.c.item.in_(chunk), owed)
+                .values(status=CLAIMED, run_id=run_id, updated_at=now)
+            )
+            insert_ignore(conn, ledger, [
+                dict(stage=stage, item=i, version=version, status=CLAIMED, attempts=0, error=None, run_id=run_id, updated_at=now)
+                for i in chunk
+            ], ["stage", "item"])
+            mine.update(conn.execute(
+                select(ledger.c.item).where(ledger.c.stage == stage, ledger.c.item.in_(chunk), ledger.c.status == CLAIMED,
+                                            ledger.c.run_id == run_id)
+            ).scalars())
+    return [i for i in items if i in mine]
+
+
+def release(store: Store, stage: str, run_id: str | None) -> int:
+    """Claims of `run_id` its stage did not settle go back to pending (owed, retried by the next run)."""
+    if not run_id:
+        return 0
+    with store.begin() as conn:
+        return conn.execute(
+            update(ledger).where(ledger.c.stage == stage, ledger.c.status == CLAIMED, ledger.c.run_id == run_id)
+            .values(status=PENDING, updated_at=utcnow())
+        ).rowcount or 0
 
 
 def mark(
@@ -123,4 +178,4 @@ def counts(store: Store, stage: str | None = None) -> dict[tuple[str, str], int]
         return {(s, st): n for s, st, n in conn.execute(q)}
 
 
-__all__ = ["DONE", "PENDING", "FAILED", "todo", "done_items", "mark", "failures", "counts", "utcnow"]
+__all__ = ["DONE", "PENDING", "FAILED", "CLAIMED", "todo", "claim", "release", "done_items", "mark", "failures", "counts", "utcnow"]
