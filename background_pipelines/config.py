@@ -184,6 +184,7 @@ class Settings:
     # graph upkeep: strength = weight x factor^(days since last_seen); soft-expire below the floor
     graph_decay_factor: float = 0.97
     graph_expire_below: float = 0.1
+    dagster_url: str = "http://127.0.0.1:3000"  # the UI `bgp ingest` asks to reload after older history arrives
     graph_retention_days: int = 30  # soft-expired relations are deleted this long after expiry
     # how a run executes its steps: in_process | multiprocess | celery | k8s (the last two need their extra)
     executor: str = "in_process"
@@ -229,6 +230,7 @@ class Settings:
             home=home,
             database_url=database_url,
             start_date=_date(env, "BGP_START_DATE"),
+            dagster_url=_str(env, "BGP_DAGSTER_URL", "http://127.0.0.1:3000"),
             llm_base_url=_str(env, "BGP_LLM_BASE_URL", None),
             llm_api_key=Secret(_str(env, "BGP_LLM_API_KEY", None)),
             llm_model=_str(env, "BGP_LLM_MODEL", "gpt-4o-mini"),

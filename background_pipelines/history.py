@@ -99,3 +99,53 @@ def days_between(first: str, last: str) -> list[str]:
     """Every UTC day from `first` to `last`, inclusive."""
     d0, d1 = date.fromisoformat(first), date.fromisoformat(last)
     return [(d0 + timedelta(days=i)).isoformat() for i in range((d1 - d0).days + 1)]
+
+
+def days_ingested_since(store, since: datetime) -> list[str]:
+    """The day partitions holding messages stored at or after `since` (an import's start), in order."""
+    today = today_utc()
+    q = select(messages.c.day).where(messages.c.ingested_at >= since, messages.c.day >= FLOOR, messages.c.day <= today).distinct()
+    with store.connect() as conn:
+        return sorted(conn.execute(q).scalars())
+
+
+def process_days(store, settings: Settings, days: list[str], *, chunk_days: int = 31, progress: bool | None = None) -> dict:
+    """Run the message-level stages (scores, embeddings, summaries, facts, graph, relationships) over
+    `days` in the foreground, a chunk of days at a time, oldest first (memory stays bounded; a day's
+    summaries see the days before it). The processing ledger records the work, so the Dagster runs
+    the sensor requests afterwards find it done. Returns {stage: StageResult} totals."""
+    from tqdm import tqdm
+
+    from background_pipelines.cognition import (
+        embed_messages,
+        extract_facts,
+        score_messages,
+        summarize_sessions,
+        update_knowledge_graph,
+        update_relationship_scores,
+    )
+    from background_pipelines.llm import Gateway, get_embedder
+
+    gw = Gateway.from_settings(settings, store)
+    embedder = get_embedder(settings)
+    stages = [
+        ("scores", lambda d: score_messages(store, gw, settings, d)),
+        ("embeddings", lambda d: embed_messages(store, embedder, settings, d)),
+    ]
+    if settings.chat_llm_enabled:
+        stages.append(("summaries", lambda d: summarize_sessions(store, gw, settings, d, embedder=embedder)))
+        if settings.enable_runtime_fact_extraction:
+            stages += [("facts", lambda d: extract_facts(store, gw, settings, d)),
+                       ("graph", lambda d: update_knowledge_graph(store, gw, settings, d))]
+    stages.append(("relationships", lambda d: update_relationship_scores(store, gw, settings, d)))
+    chunks = [days[i : i + chunk_days] for i in range(0, len(days), chunk_days)]
+    totals: dict = {}
+    with tqdm(total=len(days) * len(stages), unit="day", desc="processing", file=__import__("sys").stderr,
+              disable=None if progress is None else not progress, leave=False) as bar:
+        for chunk in chunks:
+            for name, run in stages:
+                bar.set_postfix_str(f"{name} {chunk[0]}..{chunk[-1]}")
+                r = run(chunk)
+                totals[name] = r if name not in totals else totals[name].merge(r)
+                bar.update(len(chunk))
+    return totals

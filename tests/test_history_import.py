@@ -143,3 +143,30 @@ def test_demo_runner_processes_an_imported_old_export(no_start_date, store, tmp_
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "2024-03-04..2024-03-07: run" in proc.stdout and "demo done" in proc.stdout
     assert all(n == 24 for d, n in _count_by_day(store, message_scores.join(messages, messages.c.id == message_scores.c.message_id), messages.c.day).items())
+
+
+def test_ingest_process_runs_the_imported_days_in_the_foreground(no_start_date, store, tmp_path, capsys, monkeypatch):
+    from background_pipelines.cli import main
+    from background_pipelines.store import ledger
+
+    monkeypatch.setenv("BGP_DAGSTER_URL", "http://127.0.0.1:9")  # nothing listens: the reload is reported, not fatal
+    add_old = telegram_export_2024(tmp_path / "result.json")
+    assert main(["ingest", str(add_old), "--character", "Mira", "--process", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"imported messages on {len(DAYS)} day(s), {DAYS[0]}..{DAYS[-1]}" in out
+    assert "processed: scores 72, embeddings" in out
+    scored = _count_by_day(store, message_scores.join(messages, messages.c.id == message_scores.c.message_id), messages.c.day)
+    assert all(scored.get(d) == 24 for d in DAYS)
+    assert set(_count_by_day(store, summaries, summaries.c.day)) == set(DAYS)
+    assert DAYS[0] in _count_by_day(store, facts, facts.c.day)
+    assert ledger.counts(store, "score")[("score", ledger.DONE)] == 72
+    # an older import moves the start of history back: the running UI is asked to reload
+    older = tmp_path / "older.json"
+    older.write_text(add_old.read_text().replace('"2024-03-', '"2023-03-').replace('"id": 1', '"id": 7'), encoding="utf-8")
+    data = json.loads(older.read_text())
+    for m in data["messages"]:
+        m["date_unixtime"] = str(int(datetime.fromisoformat(m["date"]).replace(tzinfo=timezone.utc).timestamp()))
+    older.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["ingest", str(older), "--character", "Mira", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "history now starts 2023-03-04 (was 2024-03-04): no Dagster UI answered at http://127.0.0.1:9/graphql" in out
