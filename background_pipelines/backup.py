@@ -466,5 +466,29 @@ def restore_store(source: Path, into_url: str) -> RestoreResult:
     return result
 
 
+def forget_keys_in_backups(*directories: Path) -> set[tuple[str, str]]:
+    """(kind, key_hash) of the forget_log of every SQLite (*.sqlite3) and export (*.export/) backup in
+    `directories`: a backup made after a forget carries it, so restoring an older one on a host
+    without $BGP_HOME/forget_log.jsonl still forgets it (pg_dump files are not read: use --method export)."""
+    keys: set[tuple[str, str]] = set()
+    for directory in directories:
+        if not directory or not Path(directory).is_dir():
+            continue
+        for path in sorted(Path(directory).iterdir()):
+            try:
+                if path.suffix == ".sqlite3" and path.is_file():
+                    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                    try:
+                        keys.update((k, h) for k, h in conn.execute("SELECT kind, key_hash FROM forget_log"))
+                    finally:
+                        conn.close()
+                elif path.is_dir() and (path / "forget_log.jsonl.gz").is_file():
+                    with gzip.open(path / "forget_log.jsonl.gz", "rt", encoding="utf-8") as fh:
+                        keys.update((r["kind"], r["key_hash"]) for r in map(json.loads, fh) if r)
+            except (sqlite3.Error, OSError, ValueError, KeyError):  # not a backup of ours, or from before forget_log
+                continue
+    return keys
+
+
 def backup_dir_for(settings: Settings) -> Path:
     return settings.backup_dir or settings.home / "backups"

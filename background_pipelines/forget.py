@@ -595,6 +595,17 @@ def _after(store: Store, scope: Scope) -> None:
                 conn.exec_driver_sql(f'VACUUM "{table}"')
 
 
+def _record_keys(store: Store, keys: Iterable[tuple[str, str]]) -> int:
+    """Insert the (kind, key_hash) pairs the store's forget_log lacks; returns how many."""
+    with store.begin() as conn:
+        held = {(k, h) for k, h in conn.execute(select(forget_log.c.kind, forget_log.c.key_hash))}
+        new = sorted(set(keys) - held)
+        if new:
+            now = utcnow()
+            conn.execute(forget_log.insert(), [dict(kind=k, key_hash=h, rows={}, created_at=now) for k, h in new])
+    return len(new)
+
+
 def logged_keys(store: Store, home: Path | None = None) -> set[tuple[str, str]]:
     """(kind, key_hash) of everything ever forgotten: the store's forget_log plus the file in `home`."""
     with store.connect() as conn:
@@ -611,9 +622,15 @@ def logged_keys(store: Store, home: Path | None = None) -> set[tuple[str, str]]:
     return keys
 
 
-def reapply(store: Store, home: Path | None = None, dry_run: bool = False) -> ForgetReport:
-    """Forget again whatever the log says was forgotten (after restoring a backup made before)."""
-    keys = logged_keys(store, home)
+def reapply(store: Store, home: Path | None = None, dry_run: bool = False,
+            extra_keys: Iterable[tuple[str, str]] = ()) -> ForgetReport:
+    """Forget again whatever the log says was forgotten (after restoring a backup made before): the
+    store's forget_log, the file in `home` and `extra_keys` (e.g. the forget logs of later backups).
+    Every key also goes into the store's forget_log, so the store carries the whole log from now on
+    (a backup of it restored on another host, without the file, forgets them too)."""
+    keys = logged_keys(store, home) | set(extra_keys)
+    if not dry_run:
+        _record_keys(store, keys)
     want_users = {h for k, h in keys if k == "user"}
     want_msgs = {h for k, h in keys if k == "message"}
     with store.connect() as conn:

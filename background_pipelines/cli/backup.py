@@ -27,7 +27,7 @@ def register(sub) -> None:
     r.add_argument("file", help="a .sqlite3, .pgdump or .export backup")
     r.add_argument("--into", metavar="URL", help="target store URL (default BGP_DATABASE_URL); it must hold no rows")
     r.add_argument("--no-reapply", action="store_true",
-                   help="skip forgetting again what the forget log (store + $BGP_HOME/forget_log.jsonl) lists")
+                   help="skip forgetting again what the forget logs (store, $BGP_HOME/forget_log.jsonl, the backups beside FILE) list")
     r.set_defaults(func=_restore)
 
 
@@ -69,10 +69,13 @@ def _restore(args) -> int:
     total = sum(result.tables.values())
     print(f"restored {Path(args.file).name} ({result.method}) into {mask_url(into)}: {total} rows in {len(result.tables)} tables")
     if not args.no_reapply:  # a backup predates later forgets: they must not come back
+        from background_pipelines.backup import forget_keys_in_backups
         from background_pipelines.forget import reapply
 
         store = open_store(into)
-        report = reapply(store, home=settings.home)
+        # the forget logs of the backups beside it (and in BGP_BACKUP_DIR): later ones know later forgets
+        later = forget_keys_in_backups(Path(args.file).resolve().parent, settings.backup_dir)
+        report = reapply(store, home=settings.home, extra_keys=later)
         store.engine.dispose()
         print(f"forget log re-applied: {len(report.users)} users, {report.message_count} messages, {report.total} rows removed")
     return 0
