@@ -2,9 +2,11 @@
 
 Corpus (both speakers of every conversation, each message dated by its own timestamp or its session):
   chitchat   conversations of the chitchat-dataset package (real two-person chat), in file order:
-             dev = #0-149 (the rules were tuned looking at these), held-out = #3000-3099 (labelled
-             after the rules were frozen, never tuned on)
-  generated  benchmarks/memory_gen.py seed 0, one 20-session conversation (dev), seed 7 (held-out)
+             dev = #0-149 (the rules were tuned looking at these), held-out = #3000-3099 (first
+             labelled after the rules were frozen; rule changes after that were made from dev
+             errors only, but with the held-out labels already seen)
+  generated  benchmarks/memory_gen.py seed 0, one 20-session conversation (dev), seed 7 (held-out;
+             the same templates as dev, so not independent of the tuning)
 Every fact either rule set extracts from the corpus is labelled by hand in
 benchmarks/data/fact_labels.jsonl (1 = a person reading the message would record this fact about its
 speaker, with this object, ended flag and date range; 0 = wrong). A fact with no label is counted

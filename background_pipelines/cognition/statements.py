@@ -170,6 +170,12 @@ def _liked(raw: str) -> str | None:
         return obj.lower() if not first[0].isupper() or first.isupper() else obj
     if first[0].isupper() and first not in _NOT_NAMES and first.upper() != first:
         return obj
+    # a bare noun phrase that is the whole object ("I like soccer, tennis", "i love cream soda!"): no
+    # determiner before it (those point at something in the context: "I love the combination")
+    if not re.match(r"\s*(?:the|a|an|this|that|these|those|my|your|his|her|their|our|its|some|any|all|every|most|such|what|so|too|very)\b", raw, re.IGNORECASE) \
+            and re.match(r"\s*(?:$|[,!.;:)]|and\b|too\b|so much\b|a lot\b|though\b|but\b|haha|lol)", rest, re.IGNORECASE) \
+            and all(w.isalpha() for w in obj.split()):
+        return obj.lower() if obj.islower() or obj.isupper() else obj
     last = obj.split()[-1].lower()
     if last.endswith("s") and not last.endswith("ss") and len(last) > 3 and last not in ("things", "ones", "days", "times", "guys", "others", "yours", "ours", "lots", "always", "sometimes", "ways", "pieces", "kinds", "sorts", "types", "parts"):
         return obj.lower()
@@ -338,7 +344,10 @@ def _grew_up(m):
 _LOWER_PLACES = frozenset(
     "texas california florida new york ohio michigan georgia virginia carolina utah arizona colorado oregon washington "
     "canada mexico england scotland ireland wales france germany spain italy india china japan korea brazil australia "
-    "london paris chicago boston seattle denver atlanta miami vegas houston dallas toronto".split()
+    "london paris chicago boston seattle denver atlanta miami vegas houston dallas toronto america usa idaho nevada "
+    "montana wyoming oklahoma kansas nebraska iowa missouri illinois indiana kentucky tennessee alabama mississippi "
+    "louisiana arkansas minnesota wisconsin pennsylvania massachusetts connecticut maryland alaska hawaii".split()
+    + ["south carolina", "north carolina", "new jersey", "new mexico", "new hampshire", "west virginia", "north dakota", "south dakota"]
 )
 
 
@@ -515,11 +524,25 @@ def _attends(m):
 
 
 # likes
+_PASTIMES = (
+    r"travel|cook|bake|read|dance|sing|draw|paint|write|hike|swim|run|ski|fish|camp|knit|sew|garden|surf|skate|shop|"
+    r"climb|golf|bike|cycle|hunt|sketch|dream|eat|play|watch|listen to|go|do|make|build|work with|spend time with|"
+    r"rock climb|latin dance"
+)
+
+
 @_rule(_I + r" (?:really |absolutely |just |truly |also |totally |do |sure )?(?:love|like|enjoy|adore) (?P<obj>[^.!?]+)")
 def _likes(m):
-    if re.match(r"(?:to |it |that |this |you|when |how |what |the idea|being |having |going |doing |getting )", m.group("obj"), re.IGNORECASE):
+    obj = m.group("obj")
+    to = re.match(r"to (?P<v>" + _PASTIMES + r")\b(?P<rest>.*)", obj, re.IGNORECASE)
+    if to:  # "I love to travel", "I like to play sports": the pastime
+        tail = _np(to.group("rest"), max_words=3) if to.group("rest").strip() and not re.match(r"\s*[,!.;]", to.group("rest")) else ""
+        if tail is None or (to.group("v").lower() in ("go", "do", "make", "play", "watch", "eat", "listen to", "work with", "spend time with") and not tail):
+            return None
+        return _fact("likes", f"{to.group('v').lower()} {tail}".strip(), 0.75)
+    if re.match(r"(?:to |it |that |this |you|when |how |what |the idea|being |having |going |doing |getting )", obj, re.IGNORECASE):
         return None
-    return _fact("likes", _liked(m.group("obj")), 0.75)
+    return _fact("likes", _liked(obj), 0.75)
 
 
 @_rule(r"\b" + _IM + r" (?:a (?:big |huge )?fan of|really into|obsessed with|into) (?P<obj>[^.!?]+)")
@@ -584,6 +607,8 @@ def _call_me(m):
 # what a time phrase dates: changes and happenings, not traits ("I'm from Brazil", "I love hiking")
 _DATED = frozenset("works_at works_as lives_in moving_to has_pet partner_of broke_up_with event visited owns read takes_class studied_at".split())
 
+_FUTURE = re.compile(r"\b(?:starting|starts|start|begin|begins|beginning|will|'ll|from next|moving|relocating)\b", re.IGNORECASE)
+
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|\s+(?:but|however)\s+", re.IGNORECASE)
 
 
@@ -601,7 +626,6 @@ def statements_in(text: str) -> list[Statement]:
     for sentence in _sentences(text):
         if sentence.rstrip().endswith("?") or _REPORTED.search(sentence):
             continue
-        hypothetical = bool(_HYPOTHETICAL.search(sentence))
         hedged = bool(_HEDGE.search(sentence))
         when = WHEN.search(sentence)
         for rx, fn in _RULES:
@@ -610,12 +634,15 @@ def statements_in(text: str) -> list[Statement]:
                 for st in made if isinstance(made, list) else [made]:
                     if st is None or not st.object:
                         continue
-                    if hypothetical and st.kind == "fact":
+                    said = sentence[: m.start("obj") if "obj" in rx.groupindex else m.end()]  # a cue before the object
+                    if st.kind == "fact" and _HYPOTHETICAL.search(said):
                         continue  # "I want to become a nurse", "if I lived in Paris": not a fact about now
                     if re.search(r"\b(?:not|never|n't|no)\s+(?:\w+\s+){0,1}$", sentence[: m.start()], re.IGNORECASE) and not st.ended and st.kind == "fact":
                         continue  # "I'm not a nurse"
                     conf = round(st.confidence * (0.6 if hedged else 1.0), 3)
                     dated = when.group(0).lower() if when and (st.predicate in _DATED or st.ended) else None
+                    if dated and dated.startswith("on ") and _FUTURE.search(sentence):
+                        dated = "next " + dated[3:]  # "Starting at Casa Verde on Monday": the coming Monday
                     st = Statement(st.kind, st.predicate, st.object, conf, st.about, st.ended, dated)
                     key = (st.kind, st.predicate, st.object.lower(), st.about, st.ended)
                     if key not in found or found[key].confidence < st.confidence:
