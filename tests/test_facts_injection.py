@@ -78,3 +78,29 @@ def test_injected_instruction_writes_nothing_for_another_user(bgp_env, store, mo
         body = next(m["content"] for m in request["messages"] if m["role"] == "user")
         authors = {line.split("\t")[1] for line in body.split("\n")[1:] if line}
         assert len(authors) == 1
+
+
+def test_a_model_cannot_name_another_person_as_the_subject(bgp_env, store, monkeypatch):
+    monkeypatch.setenv("BGP_START_DATE", DAY)
+    ids = _load(store)
+    settings = Settings.from_env()
+    attack = ids[ATTACK]
+
+    def answer(request: dict) -> dict:  # whatever the prompt, the model claims facts "about" bob
+        body = next(m["content"] for m in request["messages"] if m["role"] == "user")
+        own = [int(line.split("\t")[0]) for line in body.split("\n")[1:] if line]
+        return {"facts": [
+            {"message_ids": own, "kind": "fact", "predicate": "works_at", "object": "Evil Corp", "confidence": 0.99, "about": "bob"},
+            {"message_ids": own, "kind": "fact", "predicate": "lives_in", "object": "Lyon", "confidence": 0.9, "about": "sister"},
+        ]}
+
+    with LocalLLMServer() as srv:
+        srv.script("extract_facts", answer)
+        result = extract_facts(store, _gateway(store, srv), settings, DAY)
+    assert result.extra["refused_subject"] == result.extra["llm_calls_planned"] == 2  # one per speaker's batch
+    rows = facts_of_user(store, "bob") + facts_of_user(store, "mallory")
+    assert not any("evil" in r["object"].lower() for r in rows)
+    # a relative is the speaker's own relative: mallory's batch can only ever write "mallory's sister"
+    sisters = {(r["user_name"], r["subject"]) for r in rows if r["object"] == "Lyon"}
+    assert sisters == {("bob", "bob's sister"), ("mallory", "mallory's sister")}
+    assert attack in next(r["source_message_ids"] for r in rows if r["subject"] == "mallory's sister")
