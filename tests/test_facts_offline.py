@@ -86,7 +86,7 @@ def _row(n, author, kind, text, at, session):
                        author_kind=kind, role="user" if kind == "user" else "assistant", text=text, created_at=at)
 
 
-def test_character_facts_belong_to_the_character_and_a_lost_job_ends(bgp_env, store, monkeypatch):
+def test_character_facts_belong_to_the_character_across_users_and_a_lost_job_ends(bgp_env, store, monkeypatch):
     monkeypatch.setenv("BGP_START_DATE", "2026-11-02")
     upsert_characters(store, [{"name": "Nova", "persona": "a curious companion"}])
     d1, d2 = datetime(2026, 11, 2, 9), datetime(2026, 11, 4, 9)
@@ -96,6 +96,8 @@ def test_character_facts_belong_to_the_character_and_a_lost_job_ends(bgp_env, st
             _row(2, "Nova", "character", "I live in Paris and I'm a painter, so no banks for me!", d1 + timedelta(minutes=1), "alice-1"),
             _row(3, "alice", "user", "Lost my job as a banker yesterday.", d2, "alice-2"),
             _row(4, "Nova", "character", "Oh no, I am so sorry.", d2 + timedelta(minutes=1), "alice-2"),
+            _row(5, "bob", "user", "hey Nova", d2 + timedelta(minutes=2), "bob-1"),
+            _row(6, "Nova", "character", "Hi bob! I just moved to Rome.", d2 + timedelta(minutes=3), "bob-1"),
         ])
     settings = Settings.from_env()
     gw = Gateway.from_settings(settings, store)
@@ -104,12 +106,15 @@ def test_character_facts_belong_to_the_character_and_a_lost_job_ends(bgp_env, st
         update_knowledge_graph(store, None, settings, day)
 
     facts = {(f["subject"], f["predicate"], f["object"], f["ended"]): f for f in facts_of_user(store, "alice")}
-    # the character's statements stay in alice's conversation but are about Nova, never about alice
-    assert ("Nova", "lives_in", "Paris", False) in facts and ("Nova", "works_as", "painter", False) in facts
-    assert not any(s == "alice" and o in ("Paris", "painter") for s, _, o, _ in facts)
+    nova = {(f["subject"], f["predicate"], f["object"]) for f in facts_of_user(store, "Nova")}
+    # the character's statements about itself are the character's facts, never alice's
+    assert {("Nova", "lives_in", "Paris"), ("Nova", "works_as", "painter")} <= nova
+    assert not any(o in ("Paris", "painter") for _, _, o, _ in facts)
     lived = [r for r in relations_of(store, "alice", "lives_in") if r["invalidated_at"] is None]
     assert [r["dst_name"] for r in lived] == ["Leeds"]
-    assert [r["dst_name"] for r in relations_of(store, "nova", "lives_in")] == ["Paris"]
+    # the character's own timeline across its conversations: what it told bob later supersedes Paris
+    nova_home = [(r["dst_name"], r["invalidated_at"] is None) for r in relations_of(store, "nova", "lives_in")]
+    assert nova_home == [("Paris", False), ("Rome", True)]
 
     lost = facts[("alice", "works_as", "banker", True)]
     assert (lost["event_start"], lost["event_end"]) == (datetime(2026, 11, 3), datetime(2026, 11, 3))

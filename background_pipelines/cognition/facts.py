@@ -2,7 +2,8 @@
 workplace, home, pets, relatives, events, likes) with the days a time phrase points at and whether it
 ends a fact, and users' preferences for how to be answered, from batches of at most 50 messages of ONE
 speaker per LLM call (so one person's text can never become another's fact, whatever a model answers);
-each fact cites its messages. The offline backend uses the rules in statements.py."""
+each fact cites its messages and belongs to its speaker (a character's to the character). The offline
+backend uses the rules in statements.py."""
 
 from __future__ import annotations
 
@@ -88,36 +89,18 @@ def _prompt(batch: dict) -> list[dict]:
     ]
 
 
-def _owners(msgs: list[dict]) -> dict[int, str]:
-    """{message id: whose conversation it belongs to}: a user's own messages are theirs; a character's
-    go to the user it answers in that session (the latest user before it, else the first after; the
-    character itself when no user speaks), so its facts stay inside that user's conversation."""
-    owners: dict[int, str] = {}
-    by_session: dict[str, list[dict]] = {}
+def _speaker_batches(msgs: list[dict]) -> list[dict]:
+    """Batches of <= BATCH messages, each of one speaker (in order of first message): the model sees,
+    and can cite, only the messages of the speaker its facts are attributed to. A character's facts
+    are the character's own (user_name and subject are the character), from all its conversations,
+    so its graph is one timeline whichever user it was talking to."""
+    groups: dict[str, list[dict]] = {}
     for m in msgs:
-        by_session.setdefault(m["session"], []).append(m)
-    for session_msgs in by_session.values():
-        users = [m["author"] for m in session_msgs if m["author_kind"] == "user"]
-        last = users[0] if users else None
-        for m in session_msgs:
-            if m["author_kind"] == "user":
-                last = m["author"]
-                owners[m["id"]] = m["author"]
-            else:
-                owners[m["id"]] = last or m["author"]
-    return owners
-
-
-def _speaker_batches(msgs: list[dict], owners: dict[int, str]) -> list[dict]:
-    """Batches of <= BATCH messages, each of one speaker in one user's conversations (in order of first
-    message): the model sees, and can cite, only the messages of the speaker its facts are attributed to."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for m in msgs:
-        groups.setdefault((m["author"], owners[m["id"]]), []).append(m)
+        groups.setdefault(m["author"], []).append(m)
     return [
-        {"author": author, "owner": owner, "character": ms[0]["author_kind"] == "character",
+        {"author": author, "character": ms[0]["author_kind"] == "character",
          "messages": [dict(id=m["id"], author=m["author"], text=m["text"]) for m in ms[i : i + BATCH]]}
-        for (author, owner), ms in groups.items()
+        for author, ms in groups.items()
         for i in range(0, len(ms), BATCH)
     ]
 
@@ -132,7 +115,7 @@ def _event_range(when: str | None, said_at) -> tuple:
     return datetime.combine(days[0], time.min), datetime.combine(days[1], time.min)
 
 
-_COLUMNS = ["id", "author", "author_kind", "session", "text", "created_at"]
+_COLUMNS = ["id", "author", "author_kind", "text", "created_at"]
 
 
 def extract_facts(
@@ -184,7 +167,7 @@ def _extract_facts_day(
         result.row_count = count_for_day(store, day)
         return result
 
-    batches = _speaker_batches(todo_msgs, _owners(msgs))
+    batches = _speaker_batches(todo_msgs)
     if gateway is None:
         raise ValueError("extract_facts needs an LLM gateway (Gateway.from_settings); the offline backend is the default")
     outcomes, usage = gateway.run(FACT_TASK, batches)
@@ -199,7 +182,7 @@ def _extract_facts_day(
             record_unanswered(store, result, STAGE, version, [str(i) for i in ids], outcome,
                               f"messages {ids[0]}..{ids[-1]}", run_id)
             continue
-        author, owner = batch["author"], batch["owner"]
+        author = batch["author"]
         for f in outcome.value.facts:
             cited = sorted({i for i in f.message_ids if i in ids})
             if not cited:  # a fact that cites nothing of this batch cannot be traced: refuse it
@@ -213,13 +196,13 @@ def _extract_facts_day(
             # speaker (or their relative): nothing a model answers can attribute a fact to anyone else
             subject = author if about is None else f"{author}'s {about.replace('_', ' ')}"
             obj = " ".join(f.object.split())
-            key = (owner, subject, f.kind, f.predicate.strip().lower(), obj.lower(), bool(f.ended))
+            key = (author, subject, f.kind, f.predicate.strip().lower(), obj.lower(), bool(f.ended))
             first = min(cited, key=lambda i: by_id[i]["created_at"])
             event_start, event_end = _event_range(f.when, by_id[first]["created_at"])
             row = merged.get(key)
             if row is None:
                 merged[key] = dict(
-                    user_name=owner,
+                    user_name=author,
                     kind=f.kind,
                     subject=subject,
                     predicate=key[3],
