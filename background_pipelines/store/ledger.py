@@ -42,19 +42,23 @@ def _upsert_sql(paramstyle: str) -> str:
     )
 
 
+@lru_cache(maxsize=16)
+def _lookup_sql(paramstyle: str, n: int) -> str:
+    ph = {"qmark": "?", "format": "%s", "pyformat": "%s"}[paramstyle]
+    return f"SELECT item, version, status FROM {ledger.name} WHERE stage = {ph} AND item IN ({', '.join([ph] * n)})"
+
+
 def done_items(store: Store, stage: str, version: str, items: Iterable[str]) -> set[str]:
     """The subset of `items` that `stage` has done at `version`."""
     items = list(dict.fromkeys(items))
     found: set[str] = set()
     with store.connect() as conn:
+        style = conn.dialect.paramstyle
         for chunk in _chunks(items):
             # Look items up by the primary key (stage, item) and filter version/status here: given
             # status in the WHERE, SQLite picks ix_ledger_status and scans every done item of the stage.
-            rows = conn.execute(
-                select(ledger.c.item, ledger.c.version, ledger.c.status).where(
-                    ledger.c.stage == stage, ledger.c.item.in_(chunk)
-                )
-            )
+            # Plain driver SQL: a range's items are hundreds of thousands, SQLAlchemy rows cost 3x.
+            rows = conn.exec_driver_sql(_lookup_sql(style, len(chunk)), (stage, *chunk))
             found.update(item for item, v, st in rows if v == version and st == DONE)
     return found
 
