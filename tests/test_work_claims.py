@@ -81,3 +81,20 @@ def test_claims_are_exclusive_expire_with_their_run_and_unsettled_ones_return_to
     assert ledger.release(store, "s", "run-3") == 2
     assert ledger.counts(store, "s") == {("s", "done"): 1, ("s", "pending"): 2, ("s", "claimed"): 1}
     assert ledger.todo(store, "s", "v1", items) == ["b", "c"]
+
+
+def test_a_claim_whose_process_is_gone_is_free_at_once(store):
+    import socket
+    import subprocess
+    import sys
+
+    from sqlalchemy import update
+
+    from background_pipelines.store.schema import ledger as ledger_table
+
+    assert ledger.claim(store, "s", "v1", ["a", "b"], "run-killed") == ["a", "b"]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with store.begin() as conn:  # as if a process that has exited (kill -9) had claimed "a"
+        conn.execute(update(ledger_table).where(ledger_table.c.item == "a")
+                     .values(error=f"claimed by run run-killed on {socket.gethostname()} pid {int(dead.stdout)}"))
+    assert ledger.claim(store, "s", "v1", ["a", "b"], "run-next") == ["a"]  # "b": its holder (this process) lives

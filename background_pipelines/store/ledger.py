@@ -7,6 +7,9 @@ item due again.
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -84,8 +87,9 @@ def claim(
 ) -> list[str]:
     """`todo`, for a run that then works on the items: of those it owes, the ones no other run holds
     (claimed within `lease`), claimed for `run_id` in one transaction, so concurrent runs of one
-    partition share the work instead of paying twice. A claim keeps the item's error and attempts; the
-    run's `mark` replaces it, `release` returns what it did not reach, and a dead run's claims expire.
+    partition share the work instead of paying twice. A claim names its run, host and pid in the error
+    column and keeps the attempts; the run's `mark` replaces it, `release` returns what it did not
+    reach, and the claims of a process that is gone (kill -9) are free at once, any others after `lease`.
     Without a run id, plain `todo`."""
     if not run_id:
         return todo(store, stage, version, items, force=force)
@@ -93,18 +97,28 @@ def claim(
     if not items:
         return []
     now = utcnow()
-    free = or_(ledger.c.status != CLAIMED, ledger.c.run_id == run_id, ledger.c.updated_at < now - lease)
-    owed = free if force else and_(free, not_(and_(ledger.c.status == DONE, ledger.c.version == version)))
+    holder = _holder(run_id)
     mine: set[str] = set()
     with store.begin() as conn:  # one transaction: a concurrent claimer waits, then finds them held
         for chunk in _chunks(items):
+            # claims whose process is gone (kill -9, a crashed run) are free at once, not after the lease
+            held = conn.execute(
+                select(ledger.c.item, ledger.c.error).where(
+                    ledger.c.stage == stage, ledger.c.item.in_(chunk), ledger.c.status == CLAIMED,
+                    ledger.c.run_id != run_id, ledger.c.updated_at >= now - lease,
+                )
+            ).all()
+            orphaned = [i for i, e in held if _holder_gone(e)]
+            free = or_(ledger.c.status != CLAIMED, ledger.c.run_id == run_id, ledger.c.updated_at < now - lease,
+                       ledger.c.item.in_(orphaned))
+            owed = free if force else and_(free, not_(and_(ledger.c.status == DONE, ledger.c.version == version)))
             conn.execute(
                 update(ledger)
                 .where(ledger.c.stage == stage, ledger.c.item.in_(chunk), owed)
-                .values(status=CLAIMED, run_id=run_id, updated_at=now)
+                .values(status=CLAIMED, run_id=run_id, updated_at=now, error=holder)
             )
             insert_ignore(conn, ledger, [
-                dict(stage=stage, item=i, version=version, status=CLAIMED, attempts=0, error=None, run_id=run_id, updated_at=now)
+                dict(stage=stage, item=i, version=version, status=CLAIMED, attempts=0, error=holder, run_id=run_id, updated_at=now)
                 for i in chunk
             ], ["stage", "item"])
             mine.update(conn.execute(
@@ -114,6 +128,33 @@ def claim(
     return [i for i in items if i in mine]
 
 
+_HOLDER = re.compile(r"^claimed by run \S+ on (?P<host>\S+) pid (?P<pid>\d+)")
+
+
+def _holder(run_id: str) -> str:
+    """Who holds a claim, kept in the error column while the item is claimed (a person reads it too)."""
+    return f"claimed by run {run_id} on {socket.gethostname()} pid {os.getpid()}"
+
+
+def _holder_gone(error: str | None) -> bool:
+    """Whether a claim's holding process, on this host, has exited (or is a zombie)."""
+    m = _HOLDER.match(error or "")
+    if not m or m["host"] != socket.gethostname():
+        return False  # another host's process: only its lease tells
+    pid = int(m["pid"])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return False
+
+
 def release(store: Store, stage: str, run_id: str | None) -> int:
     """Claims of `run_id` its stage did not settle go back to pending (owed, retried by the next run)."""
     if not run_id:
@@ -121,7 +162,7 @@ def release(store: Store, stage: str, run_id: str | None) -> int:
     with store.begin() as conn:
         return conn.execute(
             update(ledger).where(ledger.c.stage == stage, ledger.c.status == CLAIMED, ledger.c.run_id == run_id)
-            .values(status=PENDING, updated_at=utcnow())
+            .values(status=PENDING, error=f"released unsettled by run {run_id}", updated_at=utcnow())
         ).rowcount or 0
 
 
