@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy import Table, delete, func, or_, select, update
 
 from background_pipelines.store import search_index
+from background_pipelines.store import users as users_store
 from background_pipelines.store.engine import Store
 from background_pipelines.store.ledger import utcnow
 from background_pipelines.store.schema import (
@@ -28,8 +29,11 @@ from background_pipelines.store.schema import (
     metadata,
     relations,
     summaries,
+    user_links,
+    user_names,
     users,
 )
+from background_pipelines.users.identity import UserError, entity_norm, resolve_user
 
 _CHUNK = 500
 DELETE, TRIM, SCRUB, REDERIVE = "delete", "trim", "scrub", "rederive"
@@ -43,7 +47,7 @@ class ForgetError(ValueError):
 class Scope:
     """What is being forgotten, and what the rules have removed so far (later rules read it)."""
 
-    users: list[str]
+    users: list[str]  # user keys ("platform:id")
     message_ids: set[int]
     sessions: set[str] = field(default_factory=set)
     days: set[str] = field(default_factory=set)
@@ -52,6 +56,7 @@ class Scope:
     removed_texts: list[str] = field(default_factory=list)  # texts of deleted derived rows (cache scan)
     rederive: set[tuple[str, str, str]] = field(default_factory=set)  # (table, day, character or "") to redo
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> {action: rows}
+    names: list[str] = field(default_factory=list)  # the users' display names, in memory only (cache scan)
 
     def count(self, table: str, action: str, n: int) -> None:
         if n:
@@ -125,13 +130,11 @@ def _mentions(names: Iterable[str]) -> re.Pattern | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)
 
 
-def _user_entity_ids(conn, names: list[str]) -> set[int]:
-    from background_pipelines.cognition.graph import normalize_name
-
-    if not names:
+def _user_entity_ids(conn, keys: list[str]) -> set[int]:
+    """The graph entities of the accounts: keyed by the user key, never by a name others may share."""
+    if not keys:
         return set()
-    norms = {normalize_name(n) for n in names} | {n.lower() for n in names}
-    q = select(entities.c.id).where(or_(entities.c.norm.in_(sorted(norms)), entities.c.name.in_(names)))
+    q = select(entities.c.id).where(entities.c.norm.in_(sorted({entity_norm(k) for k in keys})))
     return {int(r[0]) for r in conn.execute(q)}
 
 
@@ -268,7 +271,7 @@ def _llm_cache(conn, scope: Scope) -> None:
     answer naming the user or quoting a forgotten message or a deleted summary is deleted."""
     needles = [t for t in scope.texts + scope.removed_texts if len(t.strip()) >= 12]
     needles = sorted({v for t in needles for v in (t.strip(), json.dumps(t.strip())[1:-1], t.strip()[:80])}, key=len)
-    names = _mentions(scope.users)
+    names = _mentions(scope.users + [n for n in scope.names if len(n) >= 3])
     doomed = []
     for key, response in conn.execute(select(llm_cache.c.key, llm_cache.c.response)):
         if (names and names.search(response)) or any(n in response for n in needles):
@@ -306,6 +309,24 @@ def _messages(conn, scope: Scope) -> None:
 def _users(conn, scope: Scope) -> None:
     if scope.users:
         scope.count("users", DELETE, conn.execute(delete(users).where(users.c.name.in_(scope.users))).rowcount or 0)
+
+
+def _user_names(conn, scope: Scope) -> None:
+    if scope.users:
+        n = conn.execute(delete(user_names).where(user_names.c.user_key.in_(scope.users))).rowcount or 0
+        scope.count("user_names", DELETE, n)
+
+
+def _user_links(conn, scope: Scope) -> None:
+    """The link audit of a forgotten account goes with it; accounts still linked to it are detached."""
+    if scope.users:
+        n = conn.execute(delete(user_links).where(or_(user_links.c.user_key.in_(scope.users), user_links.c.other_key.in_(scope.users)))).rowcount or 0
+        scope.count("user_links", DELETE, n)
+        left = conn.execute(select(users.c.name, users.c.person).where(users.c.person.in_(scope.users), users.c.name.notin_(scope.users))).all()
+        for person in sorted({p for _, p in left}):
+            rest = sorted(k for k, p in left if p == person)
+            users_store.set_person(conn, rest, rest[0])
+            scope.count("users", "relink", len(rest))
 
 
 def _entity_merges(conn, scope: Scope) -> None:
@@ -390,6 +411,8 @@ register("relationship_scores", _by_user("relationship_scores", "user_name"), "t
 register("processing_ledger", _ledger, "rows naming the items, sessions or user deleted (re-derivation on the next run)", order=70)
 register("llm_cache", _llm_cache, "answers naming the user or quoting removed texts deleted", order=80)
 register("users", _users, "the user's row deleted", order=90)
+register("user_names", _user_names, "the display names the user posted under deleted", order=90)
+register("user_links", _user_links, "link/unlink audit rows naming the user deleted; accounts linked to it re-anchored", order=85)
 register("messages", _messages, "the messages deleted (FTS triggers drop them from the index)", order=95)
 exempt("characters", "personas written by operators, not derived from users' messages")
 exempt("llm_usage", "token and cost totals per day, task and model: counts only")
@@ -459,12 +482,28 @@ def _scope(conn, users_: list[str], message_ids: list[int]) -> Scope:
         raise ForgetError(f"forget: unknown message id(s) {sorted(asked - found)[:20]}")
     ids |= asked
     scope = Scope(users=list(users_), message_ids=ids)
+    names = users_store.names_of(conn, users_)
+    scope.names = sorted({n for ns in names.values() for n in ns})
     for chunk in _chunks(sorted(ids)):
         for session, day, text in conn.execute(select(messages.c.session, messages.c.day, messages.c.text).where(messages.c.id.in_(chunk))):
             scope.sessions.add(session)
             scope.days.add(day)
             scope.texts.append(text)
     return scope
+
+
+def _resolve(store: Store, refs: list) -> list[str]:
+    """User keys of every person named (all their linked accounts); an unknown or ambiguous name is a
+    ForgetError listing the candidates, before anything is touched."""
+    keys: list[str] = []
+    for ref in refs:
+        if not isinstance(ref, str) or not ref.strip():
+            raise ForgetError(f"forget: user {ref!r} is not a user name")
+        try:
+            keys += resolve_user(store, ref).keys
+        except UserError as exc:
+            raise ForgetError(f"forget: {exc}") from None
+    return list(dict.fromkeys(keys))
 
 
 # -- the log (hashed keys, in the store and in a file outside it) --------------------------------
@@ -535,14 +574,17 @@ def forget(
     dry_run: bool = False,
     home: Path | None = None,
     _log: bool = True,
+    _resolve_users: bool = True,
 ) -> ForgetReport:
-    """Forget `user` (their messages, the character's side of their one-to-one sessions and all that
+    """Forget `user` (a user key, platform id or unambiguous name; every account linked to it too:
+    their messages, the character's side of their one-to-one sessions and all that
     was derived) and/or `message_ids`. One transaction; a dry run rolls it back and reports the same
     counts. The forget_log (and `home`/forget_log.jsonl, outside the store) records hashed keys."""
-    users_ = [user] if isinstance(user, str) else list(user or [])
+    refs = [user] if isinstance(user, str) else list(user or [])
     message_ids = list(message_ids)
-    if not users_ and not message_ids:
+    if not refs and not message_ids:
         raise ForgetError("forget: name a user or at least one message id")
+    users_ = _resolve(store, refs) if _resolve_users else refs
     with store.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA secure_delete = ON")  # overwrite deleted content in the file
@@ -638,6 +680,11 @@ def reapply(store: Store, home: Path | None = None, dry_run: bool = False,
             conn.execute(select(messages.c.author).where(messages.c.author_kind == "user").distinct()).scalars()
         )
         found_users = sorted(n for n in names if key_hash("user", n) in want_users)
+        # logs written before identity_users hashed display names: every account that used one
+        for key, name in conn.execute(select(user_names.c.user_key, user_names.c.name)):
+            if key_hash("user", name) in want_users and key not in found_users:
+                found_users.append(key)
+        found_users = sorted(set(found_users) & names)
         found_msgs = []
         if want_msgs:
             for i, p, x in conn.execute(select(messages.c.id, messages.c.platform, messages.c.external_id)):
@@ -645,7 +692,7 @@ def reapply(store: Store, home: Path | None = None, dry_run: bool = False,
                     found_msgs.append(int(i))
     if not found_users and not found_msgs:
         return ForgetReport([], 0, {}, dry_run)
-    return forget(store, user=found_users, message_ids=found_msgs, dry_run=dry_run, home=home, _log=False)
+    return forget(store, user=found_users, message_ids=found_msgs, dry_run=dry_run, home=home, _log=False, _resolve_users=False)
 
 
 __all__ = ["forget", "reapply", "register", "exempt", "coverage", "ForgetError", "ForgetReport", "Scope", "RULES", "EXEMPT", "EMBEDDING_KINDS", "key_hash"]

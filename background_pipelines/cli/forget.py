@@ -13,7 +13,7 @@ from background_pipelines.store import open_store
 def register(sub) -> None:
     p = sub.add_parser("forget", help="forget a user or messages and everything derived from them")
     who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--user", help="the user name to forget")
+    who.add_argument("--user", help="the user to forget: key (platform:id), platform id or unambiguous name; linked accounts go too")
     who.add_argument("--message", type=int, action="append", metavar="ID", help="a message id to forget (repeatable)")
     who.add_argument("--reapply", action="store_true", help="forget again everything in the forget log (after restoring a backup)")
     p.add_argument("--dry-run", action="store_true", help="list what would be removed; change nothing")

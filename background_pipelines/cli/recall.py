@@ -14,7 +14,7 @@ from background_pipelines.store import open_store
 
 def register(sub) -> None:
     p = sub.add_parser("recall", help="what the store knows about USER for a question (hybrid search, fused)")
-    p.add_argument("user")
+    p.add_argument("user", help="a user key (platform:id), platform id or unambiguous name")
     p.add_argument("question")
     p.add_argument("--character", default=None, help="only conversations with this character")
     p.add_argument("--k", type=int, default=10, help="hits to show (default 10)")

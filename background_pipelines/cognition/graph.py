@@ -21,6 +21,7 @@ from background_pipelines.store import ledger
 from background_pipelines.store import graph as g
 from background_pipelines.store.engine import Store
 from background_pipelines.store.facts import facts_for_days, facts_of_user
+from background_pipelines.users.identity import USER_ENTITY_TYPE, entity_norm
 
 STAGE = "graph"
 VERSION = "graph-v2"  # v2: relations recomputed per user from all their facts
@@ -55,7 +56,7 @@ def normalize_name(name: str) -> str:
 _COUNTERS = ("entities_created", "relations_created", "reinforced", "invalidated", "relations_removed", "entities_removed")
 
 # entity types from most to least specific: a mention of a more specific type wins, whatever came first
-_TYPE_RANK = {"person": 0, "org": 1, "place": 2, "pet": 3, "thing": 9}
+_TYPE_RANK = {USER_ENTITY_TYPE: -1, "person": 0, "org": 1, "place": 2, "pet": 3, "thing": 9}
 
 
 def _initials(norm: str) -> str:
@@ -136,10 +137,12 @@ def plan_user_graph(user: str, facts: list[dict], redirects: dict[str, str] | No
     redirects = redirects or {}
 
     def norm_of(name: str) -> str:
+        if name == user:  # the user's own entity is keyed by the account, never by a name others share
+            return entity_norm(user)
         return redirects.get(normalize_name(name), normalize_name(name))
 
     user_norm = norm_of(user)
-    ents: dict[str, EntityPlan] = {user_norm: EntityPlan(user_norm, "person", {user.strip()})}
+    ents: dict[str, EntityPlan] = {user_norm: EntityPlan(user_norm, USER_ENTITY_TYPE, {user.strip()})}
     facts = [f for f in facts if f["kind"] == "fact"]
     objects = _resolve_objects(facts, redirects)
     subjects = {f["id"]: norm_of(f.get("subject") or f["user_name"]) for f in facts}

@@ -24,6 +24,7 @@ from background_pipelines.demo.world import (
 from background_pipelines.ingest import RecordResult, record_messages
 from background_pipelines.store import Store
 from background_pipelines.store.messages import upsert_characters, upsert_user_names
+from background_pipelines.users.identity import user_key
 
 __all__ = [
     "DEFAULT_SEED", "DEFAULT_START", "DemoResult", "DemoWorld", "PlantedAlias", "PlantedContradiction",
@@ -51,7 +52,7 @@ def load_demo(store: Store, seed: int = DEFAULT_SEED, start: date = DEFAULT_STAR
     world = build_world(seed, start)
     upsert_characters(store, world.characters)
     result = record_messages(world.messages, store, platform="demo")
-    upsert_user_names(store, [dict(name=u["name"], display_name=u["display_name"]) for u in world.users])
+    upsert_user_names(store, [dict(name=user_key("demo", u["name"]), display_name=u["display_name"]) for u in world.users])
     return DemoResult(world, len(world.characters), len(world.users), len(world.sessions), result)
 
 

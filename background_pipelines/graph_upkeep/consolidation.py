@@ -22,6 +22,7 @@ from background_pipelines.graph_upkeep.normalize import NameKey, name_key
 from background_pipelines.store.engine import Store
 from background_pipelines.store.graph_upkeep import load_entities, merge_entities
 from background_pipelines.store.ledger import utcnow
+from background_pipelines.users.identity import USER_ENTITY_TYPE
 
 # Tuned on benchmarks/consolidation.py (see its table): candidates need ratio >= FUZZY_CUTOFF on the
 # sorted core; a fuzzy (typo) match must also reach EMBED_MIN cosine on the embedder's vectors.
@@ -284,7 +285,8 @@ def resolve_entities(store: Store, embedder=None, *, dry_run: bool = False, now:
     Idempotent: merged entities are gone and their names live on as survivor aliases, so a second
     run finds nothing new. `dry_run` plans without writing."""
     started = time.perf_counter()
-    rows = load_entities(store)
+    # an account's entity is one person by construction: never merged with a look-alike name
+    rows = [r for r in load_entities(store) if r["type"] != USER_ENTITY_TYPE]
     plans, stats = plan_merges(rows, embedder)
     result = ConsolidationResult(entities=len(rows), plans=plans, plan_seconds=time.perf_counter() - started, **stats)
     planned = {i for p in plans for i in (p.survivor_id, p.merged_id)}

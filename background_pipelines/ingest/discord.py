@@ -106,6 +106,8 @@ class DiscordSource:
                 channel=f"{guild_name}/{channel['name']}",
                 session=sessions.key(created),
                 author=name,
+                # the account id, stable across renames; a name-only export falls back to the name
+                author_id=author.get("id") if author.get("id") not in (None, "") else None,
                 author_kind="character" if is_character else "user",
                 text=content,
                 created_at=created,

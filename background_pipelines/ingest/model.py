@@ -8,7 +8,10 @@ Canonical JSONL is one JSON object per line with these fields:
     external_id  str | int (<= 128 chars)  yes       id unique within the platform: the dedup key
     channel      str (<= 255)              yes       room / chat / DM the message was posted in
     session      str (<= 255)              yes       conversation the message belongs to
-    author       str (<= 255)              yes       user name or character name
+    author       str (<= 255)              yes       user name or character name (the display name)
+    author_id    str | int (<= 222 chars)  no        the user's id on the platform, stable across
+                                                     renames; default: author. The user is the account
+                                                     (platform, author_id), stored as "platform:author_id"
     author_kind  "user" | "character"      no        default "user"
     role         "user"|"assistant"|"system" no      default "assistant" for characters, else "user"
     text         str (non-empty, no NUL)   yes       the message text (no string field may hold NUL)
@@ -26,6 +29,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_PLATFORM = "jsonl"
+MAX_AUTHOR_ID = 222  # with a platform of <= 32 characters and ':', a user key fits 255
 
 
 class CanonicalMessage(BaseModel):
@@ -38,6 +42,7 @@ class CanonicalMessage(BaseModel):
     channel: str = Field(min_length=1, max_length=255)
     session: str = Field(min_length=1, max_length=255)
     author: str = Field(min_length=1, max_length=255)
+    author_id: str | int | None = None
     author_kind: Literal["user", "character"] = "user"
     role: Literal["user", "assistant", "system"] | None = None
     text: str = Field(min_length=1)
@@ -49,6 +54,18 @@ class CanonicalMessage(BaseModel):
         value = str(value)
         if not value or len(value) > 128:
             raise ValueError("must be 1 to 128 characters")
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return value
+
+    @field_validator("author_id")
+    @classmethod
+    def _author_id_fits(cls, value: str | int | None) -> str | None:
+        if value is None:
+            return None
+        value = str(value)
+        if not value or len(value) > MAX_AUTHOR_ID:
+            raise ValueError(f"must be 1 to {MAX_AUTHOR_ID} characters")
         if "\x00" in value:
             raise ValueError("contains a NUL character")
         return value
@@ -67,6 +84,9 @@ class CanonicalMessage(BaseModel):
 
     @model_validator(mode="after")
     def _default_role(self) -> "CanonicalMessage":
+        if self.author_kind == "user" and self.author_id is None and len(self.author) > MAX_AUTHOR_ID:
+            # the name stands in for the id: the key "platform:name" must fit the user columns
+            raise ValueError(f"author: a user without author_id is keyed by name, which must be at most {MAX_AUTHOR_ID} characters")
         if self.role is None:
             # straight into the field storage: pydantic's __setattr__ costs ~1 us a record on bulk imports
             self.__dict__["role"] = "assistant" if self.author_kind == "character" else "user"

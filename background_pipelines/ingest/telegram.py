@@ -139,6 +139,7 @@ class TelegramSource:
                 channel=str(name),
                 session=sessions.key(created),
                 author=author,
+                author_id=from_id if from_id not in (None, "") else None,  # "user123": stable across renames
                 author_kind="character" if is_character else "user",
                 text=text,
                 created_at=created,

@@ -86,10 +86,14 @@ class _Batcher:
 
     def add(self, message: CanonicalMessage) -> None:
         created = message.created_at
+        platform = message.platform or self.platform
+        # a user is the account (platform, author_id); the name it posted under is an attribute
+        author = (f"{platform}:{message.author_id if message.author_id is not None else message.author}"
+                  if message.author_kind == "user" else message.author)
         self.batch.append((
-            message.platform or self.platform, message.external_id, message.channel, message.session,
-            message.author, message.author_kind, message.role, message.text,
-            created, created.date().isoformat(), self.now,
+            platform, message.external_id, message.channel, message.session,
+            author, message.author_kind, message.role, message.text,
+            created, created.date().isoformat(), self.now, message.author,
         ))
         if len(self.batch) >= self.batch_size:
             self.flush()

@@ -15,6 +15,7 @@ from background_pipelines.recall.hit import KINDS, Hit
 from background_pipelines.recall.text import expand_terms, query_terms
 from background_pipelines.cognition.graph import normalize_name as norm
 from background_pipelines.store import Store, open_store, search_index
+from background_pipelines.users import UnknownUserError, UserError, resolve_user
 
 MODES = ("fulltext", "vectors", "graph")
 TURNS = ("message",)  # the default `kinds`: conversation turns with their context attached
@@ -101,6 +102,10 @@ def recall(
     `kinds` other than ("message",) returns those derived items instead (e.g. kinds=("fact",)),
     fused as before. Facts and relations that were invalidated or expired are left out unless
     `include_invalid`; `at` answers as of that time (only what was said and valid then).
+
+    `user` is a user key ("telegram:user42"), a platform user id or an unambiguous display name; an
+    ambiguous name raises RecallError listing the candidates, an unknown one recalls nothing. Accounts
+    linked to it (`bgp users link`) are searched too; no other account's memory ever is.
     """
     modes, kinds = tuple(modes), tuple(kinds)
     _check(user, query, k, modes)
@@ -110,6 +115,22 @@ def recall(
     at = parse_at(at)
     settings = settings or Settings.from_env()
     store = store or _store_for(settings)
+    try:
+        keys = resolve_user(store, user).keys
+    except UnknownUserError:
+        return []  # no account by that key, id or name: nothing is known (a new user, or a forgotten one)
+    except UserError as exc:
+        raise RecallError(f"recall(user={user!r}): {exc}") from None
+    if len(keys) == 1:
+        return _recall_account(keys[0], query, character, k, at, store, include_invalid, modes, kinds, settings)
+    # linked accounts: each account's own fusion, merged by score
+    hits = [h for key in keys for h in _recall_account(key, query, character, k, at, store, include_invalid, modes, kinds, settings)]
+    return sorted(hits, key=lambda h: -h.score)[:k]
+
+
+def _recall_account(user: str, query: str, character: str | None, k: int, at: datetime | None, store: Store,
+                    include_invalid: bool, modes: tuple[str, ...], kinds: tuple[str, ...], settings: Settings) -> list[Hit]:
+    """recall() over one account, `user` being its key."""
     depth = max(3 * k, 50)
     with store.connect() as conn:
         g = _gather(conn, settings, user, query, character, at, include_invalid, modes, depth)
@@ -162,6 +183,10 @@ def turn_signals(user: str, query: str, character: str | None = None, *, store: 
                  at: datetime | None = None, k: int = 10, modes: Iterable[str] = MODES) -> turns.Signals | None:
     """The per-mode turn rankings recall() fuses for this question (for measuring fusion weights)."""
     depth = max(3 * k, 50)
+    try:
+        user = resolve_user(store, user).key
+    except UnknownUserError:
+        return None
     with store.connect() as conn:
         g = _gather(conn, settings, user, query, character, at, False, tuple(modes), depth)
         got = _signals(conn, g, query, character, at, depth)

@@ -8,6 +8,7 @@ from datetime import datetime
 from background_pipelines.recall.text import STOPWORDS, ngrams, predicates_for, same_word, words
 from background_pipelines.cognition.graph import normalize_name as norm
 from background_pipelines.store import search_index
+from background_pipelines.users.identity import entity_norm
 
 _HOP2_LIMIT = 500
 
@@ -28,7 +29,7 @@ def valid_to(rel: dict) -> datetime | None:
 
 def user_relations(conn, user: str) -> tuple[int | None, list[dict], dict[int, dict]]:
     """(the user's entity id, every relation touching it, entities by id)."""
-    return search_index.user_graph(conn, norm(user))
+    return search_index.user_graph(conn, entity_norm(user))
 
 
 def search(conn, user: str, query: str, *, at: datetime | None, include_invalid: bool, limit: int, preloaded=None) -> tuple[list[tuple[str, int, float]], dict[int, dict], dict[int, dict]]:

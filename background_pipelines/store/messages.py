@@ -11,7 +11,8 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import func, select
 
-from background_pipelines.store.engine import Store, insert_ignore, upsert
+from background_pipelines.store import users as users_store
+from background_pipelines.store.engine import Store, upsert
 from background_pipelines.store.ledger import utcnow
 from background_pipelines.store.schema import characters, messages, users
 
@@ -38,14 +39,18 @@ def message_row(
     text: str,
     created_at: datetime,
     ingested_at: datetime | None = None,
+    author_id: str | None = None,
 ) -> dict:
+    """A message row; a user author is stored as its key "platform:author_id" (author_id defaults to
+    the author name), the name itself as author_name."""
     created = to_utc_naive(created_at)
     return dict(
         platform=platform,
         external_id=str(external_id),
         channel=channel,
         session=session,
-        author=author,
+        author=f"{platform}:{author_id if author_id is not None else author}" if author_kind == "user" else author,
+        author_name=author,
         author_kind=author_kind,
         role=role,
         text=text,
@@ -57,7 +62,7 @@ def message_row(
 
 MESSAGE_COLUMNS = (
     "platform", "external_id", "channel", "session", "author", "author_kind", "role", "text",
-    "created_at", "day", "ingested_at",
+    "created_at", "day", "ingested_at", "author_name",
 )
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 _INGESTED_AT = MESSAGE_COLUMNS.index("ingested_at")
@@ -131,21 +136,34 @@ def insert_message_values(conn, values: Sequence[tuple]) -> int:
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
             params = tuple(chain.from_iterable(chunk))
             inserted += conn.exec_driver_sql(_insert_ignore_sql(dialect.paramstyle, len(chunk)), params).rowcount
-    first_seen: dict[str, datetime] = {}
-    for v in values:
-        if v[5] == "user":  # author_kind
-            author, t = v[4], v[8]
-            if author not in first_seen or t < first_seen[author]:
-                first_seen[author] = t
-    if first_seen:
-        now = utcnow()
-        insert_ignore(
-            conn,
-            users,
-            [dict(name=a, display_name=a, first_seen=t, created_at=now) for a, t in sorted(first_seen.items())],
-            ["name"],
-        )
+    _register_users(conn, values)
     return inserted
+
+
+def _register_users(conn, values: Sequence[tuple]) -> None:
+    """Accounts of the batch's user authors: first/newest time, the newest display name, every name."""
+    seen: dict[str, list] = {}  # key -> [platform, platform user id, newest name, first seen, newest seen]
+    names: dict[tuple[str, str], datetime] = {}
+    for v in values:
+        if v[5] != "user":  # author_kind
+            continue
+        key, t = v[4], v[8]
+        name = v[11] or key
+        platform = v[0]
+        s = seen.get(key)
+        if s is None:
+            pid = key[len(platform) + 1 :] if key.startswith(platform + ":") else key
+            seen[key] = [platform, pid, name, t, t]
+        else:
+            if t < s[3]:
+                s[3] = t
+            if t > s[4] or (t == s[4] and name > s[2]):
+                s[2], s[4] = name, t
+        if (key, name) not in names or t < names[(key, name)]:
+            names[(key, name)] = t
+    if seen:
+        users_store.register_authors(conn, {k: tuple(s) for k, s in seen.items()}, utcnow())
+        users_store.register_names(conn, [(k, n, t) for (k, n), t in sorted(names.items())])
 
 
 # An AFTER INSERT trigger whose body is one `INSERT INTO t(cols) VALUES (expressions of new.*)`,
@@ -257,12 +275,19 @@ def upsert_characters(store: Store, rows: Sequence[dict]) -> int:
 
 
 def upsert_user_names(store: Store, rows: Sequence[dict]) -> None:
-    """Set display names of users (name, display_name); users not yet seen are created."""
+    """Set display names of users (name = the user key, display_name); users not yet seen are created."""
     now = utcnow()
-    full = [dict(name=r["name"], display_name=r.get("display_name") or r["name"], created_at=now) for r in rows]
+    full = [dict(name=r["name"], display_name=r.get("display_name") or r["name"], created_at=now, person=r["name"],
+                 **_split_key(r["name"])) for r in rows]
     if full:
         with store.begin() as conn:
             upsert(conn, users, full, ["name"], ["display_name"])
+            users_store.register_names(conn, [(r["name"], r["display_name"], now) for r in full])
+
+
+def _split_key(key: str) -> dict:
+    platform, sep, pid = key.partition(":")
+    return dict(platform=platform, platform_user_id=pid) if sep and platform and pid else dict(platform=None, platform_user_id=None)
 
 
 def list_characters(store: Store) -> list[dict]:

@@ -37,6 +37,8 @@ messages = Table(
     Column("external_id", String(128), nullable=False),
     Column("channel", String(255), nullable=False),
     Column("session", String(255), nullable=False),
+    # a user message's author is the user's stable key "platform:platform user id" (identity_users);
+    # a character's is its name. author_name is the display name the message was posted under.
     Column("author", String(255), nullable=False),
     Column("author_kind", String(16), nullable=False),  # user | character
     Column("role", String(16), nullable=False),  # user | assistant | system
@@ -44,6 +46,7 @@ messages = Table(
     Column("created_at", DateTime, nullable=False),
     Column("day", String(10), nullable=False),  # UTC date of created_at: the partition key
     Column("ingested_at", DateTime, nullable=False),
+    Column("author_name", String(255)),
     UniqueConstraint("platform", "external_id", name="uq_messages_platform_external_id"),
     Index("ix_messages_day", "day"),
     Index("ix_messages_session", "session"),
@@ -53,14 +56,47 @@ messages = Table(
     Index("ix_messages_ingested_at", "ingested_at"),  # the knowledge trigger counts by arrival
 )
 
+# A user is an account: (platform, platform user id), keyed by name = "platform:platform_user_id"
+# (identity_users). Display names are attributes that change; person groups explicitly linked accounts.
 users = Table(
     "users",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(255), nullable=False, unique=True),
-    Column("display_name", String(255)),
+    Column("name", String(255), nullable=False, unique=True),  # the user key
+    Column("display_name", String(255)),  # the name of the newest message
     Column("first_seen", DateTime),
     Column("created_at", DateTime, nullable=False),
+    Column("platform", String(32)),
+    Column("platform_user_id", String(255)),
+    Column("person", String(255)),  # the key of the account this one is linked to (itself when unlinked)
+    Column("name_seen_at", DateTime),  # created_at of the message that gave display_name
+    Index("ix_users_display_name", "display_name"),
+    Index("ix_users_platform_user_id", "platform_user_id"),
+    Index("ix_users_person", "person"),
+)
+
+user_names = Table(
+    "user_names",
+    metadata,
+    Column("user_key", String(255), primary_key=True),
+    Column("name", String(255), primary_key=True),  # every display name the account has posted under
+    Column("first_seen", DateTime, nullable=False),
+    Index("ix_user_names_name", "name"),
+)
+
+user_links = Table(
+    "user_links",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(8), nullable=False),  # link | unlink
+    Column("user_key", String(255), nullable=False),
+    Column("other_key", String(255)),  # the account linked to (link) / the person left (unlink)
+    Column("person_before", String(255)),
+    Column("person_after", String(255), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("actor", String(255), nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_user_links_user", "user_key"),
 )
 
 characters = Table(
