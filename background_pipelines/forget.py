@@ -547,13 +547,15 @@ def forgotten_material(store: Store, *, user: str | None = None, message_ids: Se
     are the author name and the display name; texts are the messages' texts."""
     names: set[str] = set()
     texts: list[str] = []
+    keys = _resolve(store, [user]) if user else []  # every linked account; unknown/ambiguous: ForgetError
     with store.connect() as conn:
         q = select(messages.c.author, messages.c.text)
         conds = []
-        if user:
-            conds.append(messages.c.author == user)
-            names.add(user)
-            names.update(n for (n,) in conn.execute(select(users.c.display_name).where(users.c.name == user)) if n)
+        if keys:
+            conds.append(messages.c.author.in_(keys))
+            names.update(keys)
+            names.update(n for ns in users_store.names_of(conn, keys).values() for n in ns if n)
+            names.update(n for (n,) in conn.execute(select(users.c.display_name).where(users.c.name.in_(keys))) if n)
         if message_ids:
             conds.append(messages.c.id.in_([int(i) for i in message_ids]))
         if conds:

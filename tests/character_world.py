@@ -80,6 +80,11 @@ def _day(offset: int) -> date:
     return date.fromisoformat(START) + timedelta(days=offset)
 
 
+def key(user: str) -> str:
+    """The user key of a test user: derived rows name users by key (platform "test", the name as id)."""
+    return f"test:{user}"
+
+
 def add_session(store, session: str, channel: str, character: str, user: str, at: datetime, lines, *, kept: bool = True, summary: str | None = None) -> list[int]:
     """Write one session (messages one minute apart), its scores and a summary; returns message ids."""
     rows = []
@@ -114,7 +119,7 @@ def add_session(store, session: str, channel: str, character: str, user: str, at
                 insert(summaries),
                 dict(
                     session=session, channel=channel, day=rows[-1]["day"], first_message_id=ids[0], last_message_id=ids[-1],
-                    message_ids=ids, participants=[user, character], text=summary, meaningfulness=4 if kept else 1,
+                    message_ids=ids, participants=[key(user), character], text=summary, meaningfulness=4 if kept else 1,
                     status="kept" if kept else "discarded", previous_id=None, backend="offline", version="test", created_at=now,
                 ),
             )
@@ -126,7 +131,7 @@ def add_fact(store, user: str, predicate: str, obj: str, source_ids: list[int], 
         conn.execute(
             insert(facts),
             dict(
-                user_name=user, kind=kind, subject=user, predicate=predicate, object=obj, confidence=0.9, valid_from=at,
+                user_name=key(user), kind=kind, subject=user, predicate=predicate, object=obj, confidence=0.9, valid_from=at,
                 source_message_ids=source_ids, day=at.strftime("%Y-%m-%d"), backend="offline", version="test", run_id=None,
                 created_at=utcnow(),
             ),
@@ -137,7 +142,7 @@ def add_relationship(store, user: str, character: str, first: datetime) -> None:
     with store.begin() as conn:
         conn.execute(
             insert(relationship_scores),
-            dict(user_name=user, character=character, familiarity=0.5, interactions=4, sessions=1, first_interaction=first,
+            dict(user_name=key(user), character=character, familiarity=0.5, interactions=4, sessions=1, first_interaction=first,
                  last_interaction=first, updated_at=utcnow()),
         )
 

@@ -44,6 +44,9 @@ MESSAGES = [
 ]
 
 
+ALICE, BOB = "demo:alice", "demo:bob"  # user keys: platform "demo", the name standing in for the id
+
+
 def seed(store) -> dict:
     """Fill every message-level table; returns ids by name (messages by external id, facts, ...)."""
     rows = [
@@ -57,18 +60,19 @@ def seed(store) -> dict:
         m = lambda *xs: [mid[x] for x in xs]  # noqa: E731
         conn.execute(insert(summaries), [
             dict(session="s-alice-luna", channel="dm-s-alice-luna", day="2026-10-02", first_message_id=mid["a1"],
-                 last_message_id=mid["a4"], message_ids=m("a1", "a2", "a3", "a4"), participants=["alice", "Luna"],
+                 last_message_id=mid["a4"], message_ids=m("a1", "a2", "a3", "a4"), participants=[ALICE, "Luna"],
                  text="Alice told Luna about her new nursing job at the hospital, her sister Clara in Lisbon and her cat Pixel.",
                  meaningfulness=4, status="kept", backend="offline", version="1", created_at=T0 + timedelta(hours=1)),
             dict(session="s-bob-luna", channel="dm-s-bob-luna", day="2026-10-02", first_message_id=mid["b1"],
-                 last_message_id=mid["b3"], message_ids=m("b1", "b2", "b3"), participants=["bob", "Luna"],
+                 last_message_id=mid["b3"], message_ids=m("b1", "b2", "b3"), participants=[BOB, "Luna"],
                  text="Bob, a firefighter in Denver, talked about training and his dog Biscuit.",
                  meaningfulness=3, status="kept", backend="offline", version="1", created_at=T0 + timedelta(hours=4)),
         ])
         sid = {s: i for s, i in conn.execute(select(summaries.c.session, summaries.c.id))}
 
         def fact(user, pred, obj, src, at, kind="fact"):
-            return dict(user_name=user, kind=kind, subject=user, predicate=pred, object=obj, confidence=0.9, valid_from=at,
+            # user_name: the user key (platform:id) every derived user column holds; subject: the name
+            return dict(user_name=f"demo:{user}", kind=kind, subject=user, predicate=pred, object=obj, confidence=0.9, valid_from=at,
                         source_message_ids=src, day=at.strftime("%Y-%m-%d"), backend="offline", version="1",
                         run_id="run-facts-1", created_at=at)
 
@@ -81,11 +85,15 @@ def seed(store) -> dict:
             fact("bob", "works_as", "firefighter", m("b1"), T0 + timedelta(hours=3)),
             fact("bob", "has_pet", "dog Biscuit", m("b3"), T0 + timedelta(hours=3)),
         ])
-        fid = {(u, o): i for u, o, i in conn.execute(select(facts.c.user_name, facts.c.object, facts.c.id))}
+        fid = {(u.split(":", 1)[1], o): i for u, o, i in conn.execute(select(facts.c.user_name, facts.c.object, facts.c.id))}
         names = [("alice", "person"), ("nurse", "occupation"), ("pastry chef", "occupation"), ("Clara", "person"),
                  ("Lisbon", "place"), ("Pixel", "animal"), ("bob", "person"), ("firefighter", "occupation"),
                  ("Denver", "place"), ("Biscuit", "animal")]
-        conn.execute(insert(entities), [dict(name=n, norm=n.lower(), type=t, aliases=[], created_at=T0, updated_at=T0) for n, t in names])
+        # a user's own entity is keyed by the account (type "user"); everything else by its normalised name
+        users_ = {"alice": ALICE, "bob": BOB}
+        conn.execute(insert(entities), [
+            dict(name=n, norm=users_.get(n, n.lower()), type="user" if n in users_ else t, aliases=[],
+                 created_at=T0, updated_at=T0) for n, t in names])
         eid = {n: i for n, i in conn.execute(select(entities.c.name, entities.c.id))}
 
         def rel(src, pred, dst, at, msgs, fs, invalidated=None):
@@ -116,13 +124,13 @@ def seed(store) -> dict:
         conn.execute(insert(relationship_scores), [
             dict(user_name=u, character=c, familiarity=0.4, interactions=3, sessions=1, first_interaction=T0,
                  last_interaction=T0, updated_at=T0)
-            for u, c in [("alice", "Luna"), ("alice", "Rex"), ("bob", "Luna")]
+            for u, c in [(ALICE, "Luna"), (ALICE, "Rex"), (BOB, "Luna")]
         ])
         conn.execute(insert(ledger), [
             dict(stage=stage, item=item, version="1", status="done", attempts=1, error=None, run_id="r1", updated_at=T0)
             for stage, item in [("message_scores", str(i)) for i in mid.values()]
             + [("session_summaries", "s-alice-luna"), ("session_summaries", "s-bob-luna"),
-               ("extracted_facts", "2026-10-02"), ("relationship_scores", "alice|Luna"), ("relationship_scores", "bob|Luna")]
+               ("extracted_facts", "2026-10-02"), ("relationship_scores", f"{ALICE}|Luna"), ("relationship_scores", f"{BOB}|Luna")]
         ])
         conn.execute(insert(llm_cache), [
             dict(key="k-alice", model="m", task="extract_facts", response='{"facts": [{"object": "nurse at Saint Mary hospital"}], "user": "alice"}',

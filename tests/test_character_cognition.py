@@ -68,14 +68,14 @@ def test_goal_strategies_cite_the_progress_and_name_who_to_follow_up(week, store
 def test_reflections_find_patterns_across_sessions_and_rerun_adds_nothing(week, store):
     days = week["days"]
     _materialize(["reflections"], tags={"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]})
-    dana = [r for r in reflection_rows(store, "Dana")]
+    dana = [r for r in reflection_rows(store, "test:Dana")]
     assert len(dana) == 5  # one per day with a new Dana summary (weekdays)
     latest = dana[-1]
     assert {"exam", "sailing", "harbour"} <= set(latest["recurring_topics"])
     assert len(latest["summary_ids"]) == 5 and latest["source_message_ids"]
-    carol = reflection_rows(store, "Carol")[-1]
+    carol = reflection_rows(store, "test:Carol")[-1]
     assert "likes jazz" in carol["preferences"]
-    bob = reflection_rows(store, "Bob")[-1]
+    bob = reflection_rows(store, "test:Bob")[-1]
     assert bob["mood_trend"] == "improving"  # the loss, then grateful days at work
     before = reflection_rows(store)
     again = reflect_on_users(store, Gateway(store), days)
@@ -89,7 +89,8 @@ def test_insights_rest_on_evidence_shared_by_two_users(week, store):
     result = _materialize(["insights"], tags=tags)
     (row,) = [r for r in character_day_rows(store, "insights") if r["character"] == "Aria" and r["day"] == days[2]]
     coffee = next(e for e in row["epiphanies"] if e["topic"] == "coffee")
-    assert coffee["users"] == ["Bob", "Carol"] and "Bob and Carol" in coffee["text"]
+    # stored rows name users by key; the text by the names they wrote under
+    assert coffee["users"] == ["test:Bob", "test:Carol"] and "Bob and Carol" in coffee["text"]
     assert coffee["evidence_summary_ids"] and coffee["evidence_message_ids"]
     assert set(coffee["evidence_message_ids"]) <= set(row["source_message_ids"])
     meta = _meta(result, "insights")
@@ -103,7 +104,7 @@ def test_channel_summaries_roll_forward_once_per_channel_and_window(week, store)
     assert [(r["window_start"].hour, r["window_end"].hour) for r in rows] == [(6, 12), (12, 18)]
     morning, afternoon = rows
     assert afternoon["previous_id"] == morning["id"]
-    assert "Bob" in morning["participants"] and morning["message_count"] == 6
+    assert "test:Bob" in morning["participants"] and morning["message_count"] == 6
     assert "Earlier:" in afternoon["text"] or "Continues from before" in afternoon["text"]
     assert _meta(result, "channel_summaries")["window_hours"] == 6
     again = _materialize(["channel_summaries"], partition_key=START)

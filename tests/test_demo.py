@@ -92,7 +92,7 @@ def test_load_demo_writes_once_through_the_ingest_path(store):
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == len(first.world.messages)
         platforms = conn.execute(select(messages.c.platform).distinct()).scalars().all()
-        alice = conn.execute(select(users.c.display_name).where(users.c.name == "alice")).scalar_one()
+        alice = conn.execute(select(users.c.display_name).where(users.c.name == "demo:alice")).scalar_one()
     assert platforms == ["demo"] and alice == "Alice Moreau"
     characters = list_characters(store)
     assert len(characters) == 4 and all(c["persona"] and c["goals"] for c in characters)

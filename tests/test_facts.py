@@ -72,9 +72,9 @@ def test_facts_cite_their_speakers_messages_with_their_time(world):
     by_id = {m["id"]: m for m in messages_for_day(store, DAYS[0])}
     assert result.processed == len(by_id)  # both speakers' messages
     assert {(r["user_name"], r["predicate"], r["object"]) for r in rows} >= {
-        ("alice", "works_at", "Acme Corp"),
-        ("alice", "has_pet", "Biscuit"),
-        ("bob", "lives_in", "Lisbon"),
+        ("test:alice", "works_at", "Acme Corp"),  # user_name holds the user key (platform:id)
+        ("test:alice", "has_pet", "Biscuit"),
+        ("test:bob", "lives_in", "Lisbon"),
     }
     prefs = {r["object"] for r in rows if r["kind"] == "preference"}
     assert prefs == {"be concise", "no emojis"}
@@ -116,7 +116,7 @@ def test_http_calls_are_batched_at_most_50_messages_of_one_author(bgp_env, store
         rows = [line.split("\t") for line in body.split("\n")[1:] if line]
         assert 0 < len(rows) <= 50 and len({r[1] for r in rows}) == 1
     assert result.usage.requests == len(calls) and result.usage.backend == "openai"
-    assert ("alice", "works_at", "Acme Corp") in {(r["user_name"], r["predicate"], r["object"]) for r in _facts(store)}
+    assert ("test:alice", "works_at", "Acme Corp") in {(r["user_name"], r["predicate"], r["object"]) for r in _facts(store)}
 
 
 def test_http_rerun_makes_no_requests(world):

@@ -21,7 +21,7 @@ from background_pipelines.store.schema import (
     relations,
     summaries,
 )
-from recall_seed import MESSAGES, T0, seed
+from recall_seed import ALICE, BOB, MESSAGES, T0, seed
 
 ALICE_TEXTS = [t for x, _s, _a, _k, t, _c in MESSAGES if x.startswith("a")]
 
@@ -32,8 +32,8 @@ def _diaries(store, ids):
                backend="offline", version="1", run_id="r", created_at=T0, updated_at=T0)
     with store.begin() as conn:
         conn.execute(insert(diaries), [
-            dict(row, day="2026-10-02", text="Today Alice told me about Clara.", users=["alice", "bob"], source_message_ids=[m["a3"], m["b1"]]),
-            dict(row, day="2026-10-03", text="Bob trained at dawn again.", users=["bob"], source_message_ids=[m["b1"]]),
+            dict(row, day="2026-10-02", text="Today Alice told me about Clara.", users=[ALICE, BOB], source_message_ids=[m["a3"], m["b1"]]),
+            dict(row, day="2026-10-03", text="Bob trained at dawn again.", users=[BOB], source_message_ids=[m["b1"]]),
         ])
         conn.execute(insert(ledger), [dict(stage="diaries", item=f"Luna|{d}", version="1", status="done", attempts=1, run_id="r", updated_at=T0)
                                       for d in ("2026-10-02", "2026-10-03")])
@@ -76,14 +76,14 @@ def test_forget_user_keeps_other_users_rows(seeded):
     before = _counts(store)
     with store.connect() as conn:
         bob_before = {
-            "messages": conn.execute(select(messages).where(messages.c.author.in_(["bob", "Luna"]), messages.c.session == "s-bob-luna")).all(),
-            "facts": conn.execute(select(facts).where(facts.c.user_name == "bob")).all(),
+            "messages": conn.execute(select(messages).where(messages.c.author.in_([BOB, "Luna"]), messages.c.session == "s-bob-luna")).all(),
+            "facts": conn.execute(select(facts).where(facts.c.user_name == BOB)).all(),
             "summaries": conn.execute(select(summaries).where(summaries.c.session == "s-bob-luna")).all(),
         }
     report = forget(store, user="alice")
     after = _counts(store)
     # what alice's seed rows amount to: 7 messages (hers and both characters' replies to her alone), ...
-    derived = {"messages": 7, "users": 1, "facts": 5, "summaries": 1, "relations": 5, "entities": 6, "message_scores": 7,
+    derived = {"messages": 7, "users": 1, "user_names": 1, "facts": 5, "summaries": 1, "relations": 5, "entities": 6, "message_scores": 7,
                "pins": 1, "relationship_scores": 2, "llm_cache": 1, "diaries": 1, "forget_log": -1}
     derived["embeddings"] = 7 + 1  # her messages' and her summary's vectors
     for table in metadata.tables:
@@ -95,7 +95,7 @@ def test_forget_user_keeps_other_users_rows(seeded):
         items = set(conn.execute(select(ledger.c.item)).scalars())
         assert {str(ids["messages"][x]) for x in ("b1", "b2", "b3")} <= items and "s-bob-luna" in items
         assert "Luna|2026-10-03" in items and "Luna|2026-10-02" not in items
-        assert "2026-10-02" in items and "bob|Luna" in items  # same day, not the diary's character: kept
+        assert "2026-10-02" in items and f"{BOB}|Luna" in items  # same day, not the diary's character: kept
         assert not any("alice" in i for i in items) and "s-alice-luna" not in items
         for table, rows in bob_before.items():
             t = metadata.tables[table]
@@ -122,8 +122,8 @@ def test_forget_message_removes_what_rests_on_it_alone(seeded):
     report = forget(store, message_ids=[a1])
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(messages).where(messages.c.id == a1)).scalar_one() == 0
-        assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author == "alice")).scalar_one() == 4
-        objs = set(conn.execute(select(facts.c.object).where(facts.c.user_name == "alice")).scalars())
+        assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author == ALICE)).scalar_one() == 4
+        objs = set(conn.execute(select(facts.c.object).where(facts.c.user_name == ALICE)).scalars())
         assert "nurse" not in objs and "pastry chef" in objs
         ents = set(conn.execute(select(entities.c.name)).scalars())
         assert "nurse" not in ents and "alice" in ents  # orphaned by the forget vs still in use
@@ -166,7 +166,7 @@ def test_forget_log_holds_hashes_and_reapplies_after_a_restore(seeded, tmp_path)
     entries = log_path(home).read_text()
     with store.connect() as conn:
         logged = conn.execute(select(forget_log.c.kind, forget_log.c.key_hash, forget_log.c.rows)).all()
-    assert [(k, h) for k, h, _ in logged] == [("user", key_hash("user", "alice"))]
+    assert [(k, h) for k, h, _ in logged] == [("user", key_hash("user", ALICE))]
     assert "alice" not in entries.lower() and "alice" not in str(logged).lower()
     # restore: the backup (SQLite file) or the rows coming back (PostgreSQL) bring alice back
     if backup is not None:
@@ -183,11 +183,11 @@ def test_forget_log_holds_hashes_and_reapplies_after_a_restore(seeded, tmp_path)
             insert_message_rows(conn, [message_row(platform="demo", external_id=x, channel="c", session=s, author=a, author_kind=k,
                                                    role="user", text=t, created_at=c) for x, s, a, k, t, c in seed_again])
     with store.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author == "alice")).scalar_one() > 0
+        assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author == ALICE)).scalar_one() > 0
     report = reapply(store, home=home)
-    assert report.users == ["alice"] and report.total > 0
+    assert report.users == [ALICE] and report.total > 0
     with store.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author == "alice")).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author == ALICE)).scalar_one() == 0
 
 
 def test_bgp_forget_dry_run_lists_tables_then_forgets(seeded, capsys):
@@ -212,7 +212,7 @@ def test_forget_job_runs_in_dagster_without_naming_the_user(seeded, db_url):
     store, ids = seeded
     with dg.DagsterInstance.ephemeral() as instance:
         result = forget_job.execute_in_process(
-            run_config={"ops": {"forget_op": {"config": {"user": "alice", "message_ids": [ids["messages"]["b3"]]}}}},
+            run_config={"ops": {"forget_op": {"config": {"user": "alice", "message_ids": [ids["messages"]["b3"]], "dry_run": False}}}},
             resources={"store": StoreResource(database_url=db_url)},
             instance=instance,
         )
@@ -221,7 +221,7 @@ def test_forget_job_runs_in_dagster_without_naming_the_user(seeded, db_url):
     meta = events[0].event_specific_data.metadata
     assert meta["messages"].value == 8 and "alice" not in str(meta).lower()
     with store.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author.in_(["alice"]))).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author.in_([ALICE]))).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(messages).where(messages.c.id == ids["messages"]["b3"])).scalar_one() == 0
 
 

@@ -25,7 +25,8 @@ from background_pipelines.llm import Gateway, get_embedder
 from background_pipelines.store.message_views import day_versions
 from background_pipelines.store.schema import facts, messages, relationship_scores, summaries
 
-USER = "alice"
+NAME = "alice"
+USER = f"demo:{NAME}"  # the user key: what messages.author and the derived user columns hold
 
 
 @pytest.fixture
@@ -68,9 +69,9 @@ def test_forget_demo_user_leaves_no_trace_and_keeps_everyone_else(demo_store):
     assert own and all(n > 0 for n in derived.values())  # the stages really produced rows to forget
     unique = [t for t in own if t not in said_by_others]  # demo small talk is shared; those lines are not hers alone
     before = _others(store)
-    report = forget(store, user=USER)
+    report = forget(store, user=NAME)  # by name: unambiguous in the demo world
     assert report.counts["messages"]["delete"] >= len(own)
-    name = re.compile(rf"(?<![a-z]){USER}(?![a-z])", re.IGNORECASE)
+    name = re.compile(rf"(?<![a-z]){NAME}(?![a-z])", re.IGNORECASE)
     with store.connect() as conn:
         for table in inspect(store.engine).get_table_names():
             for row in conn.execute(text(f'SELECT * FROM "{table}"')):

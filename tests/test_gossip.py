@@ -31,7 +31,7 @@ def test_an_event_reaches_the_characters_who_know_the_user_and_never_one_who_has
     )
     assert result.success
     rows = gossip_rows(store)
-    assert [(r["from_character"], r["to_character"], r["user_name"]) for r in rows] == [("Aria", "Rex", "Bob")]
+    assert [(r["from_character"], r["to_character"], r["user_name"]) for r in rows] == [("Aria", "Rex", "test:Bob")]  # the user key
     (row,) = rows
     assert row["source_message_id"] == week["bob_loss_id"] and row["source_message_ids"] == [week["bob_loss_id"]]
     assert row["significance"] == 3 and row["session"] == f"aria-bob-{START}" and row["day"] == START
@@ -95,10 +95,11 @@ def test_demo_events_reach_exactly_the_other_characters_who_met_the_user(bgp_env
     for event in PLANTED_EVENTS:
         msg = next(r for ext, r in by_ext.items() if ext.endswith(event.message_id))
         end_of_day = datetime.combine(msg.created_at.date(), datetime.min.time()) + timedelta(days=1)
-        user_sessions = {r.session for r in rows if r.author == event.user and r.created_at < end_of_day}
+        user = f"demo:{event.user}"  # the demo user's key
+        user_sessions = {r.session for r in rows if r.author == user and r.created_at < end_of_day}
         met = {r.author for r in rows if r.author_kind == "character" and r.session in user_sessions and r.created_at < end_of_day}
         present = {r.author for r in rows if r.author_kind == "character" and r.session == msg.session}
-        got = {r["to_character"] for r in gossip_rows(store, user_name=event.user) if r["source_message_id"] == msg.id}
+        got = {r["to_character"] for r in gossip_rows(store, user_name=user) if r["source_message_id"] == msg.id}
         assert got == met - present, event
         reached += len(got)
     assert reached >= 1

@@ -14,6 +14,7 @@ from background_pipelines.demo import PLANTED_ALIASES, PLANTED_CONTRADICTIONS, l
 from background_pipelines.llm import Gateway
 from background_pipelines.store.graph import relations_of
 from background_pipelines.store.schema import entities, relations
+from background_pipelines.users.identity import entity_norm
 
 DEMO_DAYS = [f"2026-11-{d:02d}" for d in range(1, 15)]
 
@@ -51,7 +52,7 @@ def test_job_change_invalidates_old_works_at_and_keeps_it(demo):
     store, settings, gw = demo
     _build(store, settings, gw)
     change = next(c for c in PLANTED_CONTRADICTIONS if c.predicate == "works_at")
-    rels = relations_of(store, normalize_name(change.user), "works_at")
+    rels = relations_of(store, entity_norm(f"demo:{change.user}"), "works_at")
     old = [r for r in rels if normalize_name(r["dst_name"]) == normalize_name(change.old)]
     new = [r for r in rels if normalize_name(r["dst_name"]) == normalize_name(change.new)]
     assert old and all(r["invalidated_at"] is not None for r in old)
@@ -65,7 +66,7 @@ def test_backfilling_days_out_of_order_gives_the_same_current_job(demo):
     store, settings, gw = demo
     _build(store, settings, gw, days=list(reversed(DEMO_DAYS)))
     change = next(c for c in PLANTED_CONTRADICTIONS if c.predicate == "works_at")
-    current = [r for r in relations_of(store, normalize_name(change.user), "works_at") if r["invalidated_at"] is None]
+    current = [r for r in relations_of(store, entity_norm(f"demo:{change.user}"), "works_at") if r["invalidated_at"] is None]
     assert [normalize_name(r["dst_name"]) for r in current] == [normalize_name(change.new)]
 
 
@@ -130,7 +131,7 @@ def test_abbreviation_is_an_alias_not_a_move(bgp_env, store, monkeypatch):
     settings = Settings.from_env()
     gw = Gateway.from_settings(settings, store)
     _build(store, settings, gw, days=["2026-11-01", "2026-11-02"])
-    rels = relations_of(store, "chen", "lives_in")
+    rels = relations_of(store, entity_norm("t:chen"), "lives_in")
     assert len(rels) == 1 and rels[0]["invalidated_at"] is None and rels[0]["weight"] == 2
     with store.connect() as conn:
         city = conn.execute(select(entities).where(entities.c.norm == "new york city")).one()

@@ -226,8 +226,38 @@ def test_migration_moves_a_store_keyed_by_names(db_url):
         assert conn.execute(select(relationship_scores.c.user_name)).scalars().all() == ["demo:bob"]
         parts = conn.execute(sa.text("SELECT participants FROM summaries")).scalar_one()
         assert (json.loads(parts) if isinstance(parts, str) else parts) == ["demo:alice", "Nova"]
-        assert conn.execute(select(entities.c.name, entities.c.norm, entities.c.type)).one() == ("demo:bob", "demo:bob", "user")
+        assert conn.execute(select(entities.c.name, entities.c.norm, entities.c.type)).one() == ("bob", "demo:bob", "user")
     with pytest.raises(AmbiguousUserError):
         resolve_user(old, "alice")
     assert resolve_user(old, "Bob").key == "demo:bob"
     old.engine.dispose()
+
+
+def test_users_show_lists_what_is_known_with_sources_and_validity(bgp_env, store, tmp_path, capsys):
+    from background_pipelines.cli import main
+    from background_pipelines.users.show import user_profile
+
+    _two_alices(store)
+    record_messages([_msg("telegram", "t4", "tg-s", "alice", "I work at Initech now.", 30, author_id="user111")], store)
+    _derive(store)
+    forget(store, message_ids=[3])  # "My dog Biscuit..." goes; what cited it is trimmed or deleted
+    p = user_profile(store, TG)
+    assert p["user"]["key"] == TG and [a["key"] for a in p["accounts"]] == [TG]
+    jobs = {f["object"]: f for f in p["facts"] if f["predicate"] == "works_at"}
+    assert set(jobs) == {"Acme Corp", "Initech"}  # never discord alice's Globex
+    assert jobs["Acme Corp"]["valid_to"] is not None and jobs["Initech"]["valid_to"] is None  # the job change ended Acme
+    assert all(f["source_message_ids"] and set(f["source_message_ids"]) <= set(p["sources"]) for f in p["facts"])
+    assert {n["entity"] for n in p["graph"]["neighbours"]} >= {"Acme Corp", "Initech"}
+    assert "Globex Corporation" not in json.dumps(p, default=str) and "Pickle" not in json.dumps(p, default=str)
+    assert [r["character"] for r in p["relationships"]] == ["Nova"]
+    assert 3 not in p["sources"] and "Biscuit" not in {f["object"] for f in p["facts"]}
+
+    assert main(["users", "show", TG, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["user"]["key"] == TG and {f["object"] for f in shown["facts"]} >= {"Acme Corp", "Initech"}
+    page = tmp_path / "alice.html"
+    assert main(["users", "show", TG, "--html", str(page)]) == 0
+    text = page.read_text()
+    assert "<svg" in text and "Initech" in text and "works_at" in text and "Globex" not in text
+    assert main(["users", "show", "alice"]) == 2
+    assert "ambiguous" in capsys.readouterr().err

@@ -30,7 +30,9 @@ def test_telegram_entity_lists_are_flattened_and_service_messages_skipped(store)
     assert rows["4815162342:103"]["text"] == "Lisbon! Pastéis de nata every morning, I hope?"
     assert rows["4815162342:105"]["text"] == "https://example.org/nata this bakery, near my flat"
     assert rows["4815162342:103"]["author_kind"] == "character" and rows["4815162342:103"]["role"] == "assistant"
-    assert rows["4815162342:102"]["author"] == "Alice Moreau" and rows["4815162342:102"]["author_kind"] == "user"
+    # a user is the account (platform, from_id); the name is kept beside it
+    assert rows["4815162342:102"]["author"] == "telegram:user111" and rows["4815162342:102"]["author_kind"] == "user"
+    assert rows["4815162342:102"]["author_name"] == "Alice Moreau"
     assert rows["4815162342:102"]["created_at"] == datetime(2026, 11, 1, 9, 0, 5)
     assert {r["channel"] for r in rows.values()} == {"Mira"}
 
@@ -50,7 +52,8 @@ def test_telegram_full_export_imports_every_chat(store):
     assert {r["channel"] for r in rows.values()} == {"Captain Rook", "Book club", "Old neighbours"}
     assert rows["700001:2"]["author_kind"] == "character"  # recognised by from_id
     assert rows["900002:3"]["text"] == "Yes! please no spoilers"
-    assert rows["900003:7"]["author"] == "user333"  # deleted account: from is null, from_id stands in
+    assert rows["900003:7"]["author"] == "telegram:user333"  # deleted account: from is null, from_id stands in
+    assert rows["900003:7"]["author_name"] == "user333"
     again = ingest_file(DATA / "telegram_full.json", store, progress=False)
     assert (again.inserted, again.duplicates) == (0, 5)
 
@@ -85,7 +88,8 @@ def test_discord_bots_are_characters_and_non_text_messages_skipped(store):
     bot = rows["1400000000000000003"]
     assert (bot["author"], bot["author_kind"], bot["role"]) == ("Juno", "character", "assistant")
     human = rows["1400000000000000002"]
-    assert (human["author"], human["author_kind"], human["channel"]) == ("bruno", "user", "Companions/lounge")
+    assert (human["author"], human["author_kind"], human["channel"]) == ("discord:222", "user", "Companions/lounge")
+    assert human["author_name"] == "bruno"  # author.name; the user is author.id
     assert bot["session"] == human["session"] != rows["1400000000000000005"]["session"]
     assert bot["created_at"] == datetime(2026, 11, 4, 12, 0, 40, 123000)
 

@@ -19,6 +19,7 @@ from background_pipelines.llm.local_server import LocalLLMServer
 from background_pipelines.store.graph import relations_of
 from background_pipelines.store.messages import insert_message_rows, message_row, messages_for_day
 from background_pipelines.store.schema import embeddings, entities, facts, message_scores, pins, relations, relationship_scores, summaries as summaries_t
+from background_pipelines.users.identity import entity_norm
 
 DAY = "2026-11-01"  # five sessions past the 20-message summary threshold
 TABLES = {
@@ -189,7 +190,7 @@ def test_planted_job_change_leaves_old_works_at_invalidated(demo):
     _materialize(instance, tags={"dagster/asset_partition_range_start": DAY, "dagster/asset_partition_range_end": "2026-11-14"},
                  selection=["extracted_facts", "knowledge_graph"])
     change = next(c for c in PLANTED_CONTRADICTIONS if c.predicate == "works_at")
-    rels = relations_of(store, normalize_name(change.user), "works_at")
+    rels = relations_of(store, entity_norm(f"demo:{change.user}"), "works_at")
     old = [r for r in rels if normalize_name(r["dst_name"]) == normalize_name(change.old)]
     current = [r for r in rels if r["invalidated_at"] is None]
     assert old and all(r["invalidated_at"] is not None for r in old)

@@ -13,7 +13,7 @@ import background_pipelines
 from background_pipelines.recall import RecallError, recall
 from background_pipelines.store.schema import messages
 from background_pipelines.store.search_index import fts_row_counts, search_messages
-from recall_seed import JOB_CHANGE, OLD_JOB_AT, seed
+from recall_seed import ALICE, JOB_CHANGE, OLD_JOB_AT, seed
 
 
 @pytest.fixture
@@ -121,16 +121,16 @@ def test_fulltext_index_follows_inserts_updates_and_deletes(seeded):
     store, ids = seeded
     a4 = ids["messages"]["a4"]
     with store.begin() as conn:
-        assert [i for i, _ in search_messages(conn, "alice", ["pixel"], character=None, at=None, limit=5)] == [a4]
+        assert [i for i, _ in search_messages(conn, ALICE, ["pixel"], character=None, at=None, limit=5)] == [a4]
         conn.execute(update(messages).where(messages.c.id == a4).values(text="I adopted a tortoise called Shelly"))
     with store.begin() as conn:
-        assert search_messages(conn, "alice", ["pixel"], character=None, at=None, limit=5) == []
-        assert [i for i, _ in search_messages(conn, "alice", ["tortoise"], character=None, at=None, limit=5)] == [a4]
+        assert search_messages(conn, ALICE, ["pixel"], character=None, at=None, limit=5) == []
+        assert [i for i, _ in search_messages(conn, ALICE, ["tortoise"], character=None, at=None, limit=5)] == [a4]
         conn.execute(text("DELETE FROM pins WHERE message_id = :i"), {"i": a4})
         conn.execute(text("DELETE FROM message_scores WHERE message_id = :i"), {"i": a4})
         conn.execute(messages.delete().where(messages.c.id == a4))
     with store.begin() as conn:
-        assert search_messages(conn, "alice", ["tortoise"], character=None, at=None, limit=5) == []
+        assert search_messages(conn, ALICE, ["tortoise"], character=None, at=None, limit=5) == []
         if conn.dialect.name == "sqlite":
             n = conn.execute(select(func.count()).select_from(messages)).scalar_one()
             assert fts_row_counts(conn)["messages_fts"] == n

@@ -30,7 +30,7 @@ def test_reinsert_adds_nothing(store):
         assert insert_message_rows(conn, [_row(i) for i in range(7)]) == 2
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == 7
-        assert conn.execute(select(users.c.name)).scalars().all() == ["alice"]
+        assert conn.execute(select(users.c.name)).scalars().all() == ["test:alice"]  # the user key
         day = conn.execute(select(messages.c.day).limit(1)).scalar_one()
     assert day == "2026-11-01"
 

@@ -20,6 +20,7 @@ from background_pipelines.llm.task import Task, Usage
 from background_pipelines.store import character as cstore
 from background_pipelines.store.engine import Store
 from background_pipelines.store.ledger import utcnow
+from background_pipelines.users.identity import display_labels
 
 STAGE = "channel_summaries"
 VERSION = "channel-v1"
@@ -143,11 +144,12 @@ def summarize_channels(
             items = []
             for c in todo:
                 lines = by_channel[c][-MAX_LINES:]
+                label = display_labels((m["author"], m.get("author_name")) for m in lines)  # prose names; rows keep keys
                 items.append(
                     ChannelWindow(
                         channel=c, window_start=start.isoformat(), window_end=end.isoformat(),
                         previous=previous[c]["text"] if c in previous else "",
-                        lines=[ChannelLine(author=m["author"], text=m["text"]) for m in lines],
+                        lines=[ChannelLine(author=label[m["author"]], text=m["text"]) for m in lines],
                     )
                 )
             outcomes, usage = gateway.run(CHANNEL_TASK, items)

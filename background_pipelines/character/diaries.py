@@ -112,7 +112,7 @@ def _row(m: DayMaterial, entry: DiaryEntry, backend: str) -> dict:
         title=entry.title[:255],
         text=entry.text,
         mood=entry.mood,
-        users=m.brief.users,
+        users=[m.user_keys.get(u, u) for u in m.brief.users],  # keys, whatever the prose calls them
         source_message_ids=m.source_message_ids,
         source_summary_ids=m.summary_ids,
         source_fact_ids=m.fact_ids,

@@ -116,7 +116,7 @@ def share_gossip(
                 p = profiles.get(receiver, {})
                 item = GossipInput(
                     from_character=teller, to_character=receiver, to_persona=p.get("persona") or "", to_voice=p.get("voice") or "",
-                    user=event["author"], event=event["text"], weekday=event["created_at"].strftime("%A"), day=day,
+                    user=event.get("author_name") or event["author"], event=event["text"], weekday=event["created_at"].strftime("%A"), day=day,
                 )
                 due.append((item, event))
     rows = []
@@ -130,7 +130,7 @@ def share_gossip(
                 continue
             rows.append(
                 dict(
-                    from_character=item.from_character, to_character=item.to_character, user_name=item.user,
+                    from_character=item.from_character, to_character=item.to_character, user_name=event["author"],
                     source_message_id=event["id"], significance=event["significance"], session=event["session"],
                     day=item.day, text=outcome.value.text, source_message_ids=[event["id"]], backend=gateway.backend,
                 )

@@ -20,6 +20,7 @@ from background_pipelines.character.voice import Voice
 from background_pipelines.llm.task import Task
 from background_pipelines.store import character as cstore
 from background_pipelines.store.engine import Store
+from background_pipelines.users.identity import display_labels
 
 STAGE = "insights"
 VERSION = "insight-v1"
@@ -145,7 +146,8 @@ def gather_insight_material(store: Store, who: CharacterDay) -> Material:
     sessions = cstore.character_sessions(store, who.name, start, who.end)
     msgs = cstore.session_messages(store, sessions, start, who.end)
     ids = {m["id"] for m in msgs}
-    users = sorted({m["author"] for m in msgs if m["author_kind"] == "user"})
+    users = sorted({m["author"] for m in msgs if m["author_kind"] == "user"})  # keys
+    label = display_labels((m["author"], m.get("author_name")) for m in msgs)  # the names the evidence speaks in
     summaries = [s for s in cstore.kept_summaries_for_sessions(store, sessions) if ids.intersection(cstore.id_list(s["message_ids"]))]
     reflections = cstore.latest_reflections(store, users, who.day)
     evidence = []
@@ -166,7 +168,7 @@ def gather_insight_material(store: Store, who: CharacterDay) -> Material:
             sources.update(cstore.id_list(f["source_message_ids"]))
         evidence.append(
             Evidence(
-                user=user,
+                user=label[user],
                 summaries=[Ref(id=s["id"], text=s["text"]) for s in mine],
                 messages=[Ref(id=m["id"], text=m["text"]) for m in lines],
                 preferences=[Ref(id=f["id"], text=f["object"]) for f in prefs],
@@ -175,15 +177,17 @@ def gather_insight_material(store: Store, who: CharacterDay) -> Material:
             )
         )
     item = InsightInput(character=who.name, persona=who.persona, voice=who.voice, day=who.day, users=evidence)
-    return Material(who=who, brief=item, source_message_ids=sorted(sources))
+    return Material(who=who, brief=item, source_message_ids=sorted(sources), user_keys={label[u]: u for u in users})
 
 
 def _row(m: Material, found: InsightSet, backend: str) -> dict:
     eps = [e.model_dump() for e in found.epiphanies]
+    for e in eps:  # stored rows name users by key; the text keeps their names
+        e["users"] = [m.user_keys.get(u, u) for u in e["users"]]
     cited = {int(i) for e in found.epiphanies for i in e.evidence_message_ids}
     text = "\n".join(f"- **{e.topic}** ({', '.join(e.users)}): {e.text}" for e in found.epiphanies) or "_no pattern across users yet_"
     return dict(
-        character=m.who.name, day=m.who.day, epiphanies=eps, text=text, users=[u.user for u in m.brief.users],
+        character=m.who.name, day=m.who.day, epiphanies=eps, text=text, users=[m.user_keys.get(u.user, u.user) for u in m.brief.users],
         source_message_ids=sorted(set(m.source_message_ids) | cited), material_hash=m.material_hash, backend=backend,
     )
 

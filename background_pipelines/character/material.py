@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from background_pipelines.character.days import day_is_over, day_window, parse_day, widest_window, zone
 from background_pipelines.store import character as cstore
 from background_pipelines.store.engine import Store
+from background_pipelines.users.identity import display_labels
 
 MAX_SUMMARIES = 12
 MAX_MEMORIES = 20
@@ -104,6 +105,7 @@ class Material:
     brief: BaseModel
     source_message_ids: list[int]
     material_hash: str = field(init=False, default="")
+    user_keys: dict[str, str] = field(default_factory=dict)  # the brief's name for a user -> the user key
 
     def __post_init__(self) -> None:
         self.material_hash = hashlib.sha256(self.brief.model_dump_json().encode()).hexdigest()
@@ -215,7 +217,10 @@ def gather(store: Store, who: CharacterDay) -> DayMaterial:
     ids = [m["id"] for m in msgs]
     id_set = set(ids)
     pinned = cstore.active_pins(store, who.name, ids)
-    users = sorted({m["author"] for m in msgs if m["author_kind"] == "user"})
+    users = sorted({m["author"] for m in msgs if m["author_kind"] == "user"})  # keys
+    acquaintances = cstore.users_known_by(store, who.name, who.end)
+    # the brief speaks in names (prose, prompts); rows store keys (user_keys maps back)
+    label = display_labels([(m["author"], m.get("author_name")) for m in msgs] + cstore.display_names(store, acquaintances - set(users)))
 
     summaries = [
         s for s in cstore.kept_summaries_for_sessions(store, sessions) if id_set.intersection(cstore.id_list(s["message_ids"]))
@@ -241,8 +246,8 @@ def gather(store: Store, who: CharacterDay) -> DayMaterial:
         goals=list(who.goals),
         day=who.day,
         weekday=parse_day(who.day).strftime("%A"),
-        users=users,
-        acquaintances=sorted(cstore.users_known_by(store, who.name, who.end)),
+        users=[label[u] for u in users],
+        acquaintances=sorted(label.get(u, u) for u in acquaintances),
         sessions=sessions,
         message_count=len(msgs),
         summaries=[
@@ -253,14 +258,14 @@ def gather(store: Store, who: CharacterDay) -> DayMaterial:
             for s in summaries
         ],
         memories=[
-            Memory(message_id=m["id"], author=m["author"], text=m["text"], significance=m["significance"] or 0, pinned=m["id"] in pinned)
+            Memory(message_id=m["id"], author=label.get(m["author"], m["author"]), text=m["text"], significance=m["significance"] or 0, pinned=m["id"] in pinned)
             for m in memories
         ],
         facts=[
-            FactNote(id=f["id"], user=f["user_name"], kind=f["kind"], predicate=f["predicate"], object=f["object"])
+            FactNote(id=f["id"], user=label.get(f["user_name"], f["user_name"]), kind=f["kind"], predicate=f["predicate"], object=f["object"])
             for f in new_facts
         ],
-        lines=[Line(id=m["id"], author=m["author"], text=m["text"]) for m in lines],
+        lines=[Line(id=m["id"], author=label.get(m["author"], m["author"]), text=m["text"]) for m in lines],
     )
     sources = set(ids)
     for s in summaries:
@@ -273,4 +278,5 @@ def gather(store: Store, who: CharacterDay) -> DayMaterial:
         source_message_ids=sorted(sources),
         summary_ids=[s["id"] for s in summaries],
         fact_ids=[f["id"] for f in new_facts],
+        user_keys={label[u]: u for u in users},
     )

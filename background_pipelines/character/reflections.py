@@ -44,7 +44,8 @@ class FactLine(BaseModel):
 
 
 class ReflectionInput(BaseModel):
-    user: str
+    user: str  # the user key (stored); `name` is what the text calls them
+    name: str = ""
     day: str
     sessions: list[SessionNote]
     facts: list[FactLine]
@@ -89,9 +90,10 @@ def compose_reflection(item: ReflectionInput) -> Reflection:
     """Offline: topics in two or more sessions, valence per session early vs late, preference facts."""
     seen: Counter[str] = Counter()
     for s in item.sessions:
-        names = {n.lower() for n in [item.user, *s.with_characters]}
+        names = {n.lower() for n in [item.user, item.name, *s.with_characters] if n}
         seen.update(set(topic_words(s.summary + " " + " ".join(s.user_lines))) - names)
     recurring = [w for w, n in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 2][:6]
+    who = item.name or item.user
     trend = _trend([valence(s.user_lines or [s.summary]) for s in item.sessions])
     prefs = [
         f"{f.predicate.replace('_', ' ')} {f.object}"
@@ -102,13 +104,13 @@ def compose_reflection(item: ReflectionInput) -> Reflection:
     n = len(item.sessions)
     span = f"{item.sessions[0].day} to {item.sessions[-1].day}" if n > 1 else item.sessions[0].day
     parts = [f"Across {n} conversation{'s' if n != 1 else ''} ({span})"]
-    parts[0] += f", {item.user} keeps returning to {join_names(recurring[:4])}." if recurring else f", no topic has come back yet for {item.user}."
+    parts[0] += f", {who} keeps returning to {join_names(recurring[:4])}." if recurring else f", no topic has come back yet for {who}."
     parts.append(
         {
-            "improving": f"{item.user}'s mood has been lifting.",
-            "declining": f"{item.user}'s mood has been sinking; worth checking in.",
-            "steady": f"{item.user}'s mood has been steady.",
-            "mixed": f"{item.user}'s mood swings between sessions.",
+            "improving": f"{who}'s mood has been lifting.",
+            "declining": f"{who}'s mood has been sinking; worth checking in.",
+            "steady": f"{who}'s mood has been steady.",
+            "mixed": f"{who}'s mood swings between sessions.",
             "unknown": "Too early to tell how their mood moves.",
         }[trend]
     )
@@ -131,6 +133,7 @@ def _inputs_for_day(store: Store, day: str, only_users: set[str] | None) -> list
     users = sorted(cstore.user_names_among(store, names))
     if only_users is not None:
         users = [u for u in users if u in only_users]
+    shown = dict(cstore.display_names(store, users))
     out = []
     for user in users:
         mine = [s for s in window if user in {str(p) for p in (s["participants"] or [])}][-MAX_SESSIONS:]
@@ -146,7 +149,7 @@ def _inputs_for_day(store: Store, day: str, only_users: set[str] | None) -> list
         ]
         fact_rows = cstore.facts_of_user(store, user, day, limit=60)
         item = ReflectionInput(
-            user=user, day=day, sessions=notes,
+            user=user, name=shown.get(user) or user, day=day, sessions=notes,
             facts=[FactLine(id=f["id"], kind=f["kind"], predicate=f["predicate"], object=f["object"]) for f in fact_rows],
         )
         sources = set(ids) | {i for f in fact_rows for i in cstore.id_list(f["source_message_ids"])}

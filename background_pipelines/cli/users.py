@@ -1,4 +1,4 @@
-"""`bgp users list | link A B | unlink KEY`: accounts (platform, platform id) with their names, and the
+"""`bgp users list | show USER | link A B | unlink KEY`: accounts (platform, platform id) with their names, and the
 explicit, audited links that make several accounts one person."""
 
 from __future__ import annotations
@@ -22,6 +22,13 @@ def register(sub) -> None:
     ls.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
     ls.add_argument("--json", action="store_true", help="one JSON object a line")
     ls.set_defaults(func=_list)
+    sh = s.add_parser("show", help="everything the store knows about USER, each item with its sources and validity")
+    sh.add_argument("user", help="a user key (platform:id), platform id or unambiguous name")
+    out = sh.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print it as one JSON object")
+    out.add_argument("--html", metavar="FILE", default=None, help="write a self-contained HTML page (graph drawn) to FILE")
+    sh.add_argument("--limit", type=int, default=200, help="at most this many items a section (default 200)")
+    sh.set_defaults(func=_show)
     ln = s.add_parser("link", help="make the accounts of A and B one person (audited)")
     ln.add_argument("a", help="a user key (platform:id), platform id or unambiguous name")
     ln.add_argument("b", help="the account to join to A's person")
@@ -59,6 +66,30 @@ def _list(args) -> int:
         person = "" if (r["person"] or r["name"]) == r["name"] else r["person"]
         first = f"{r['first_seen']:%Y-%m-%d}" if r["first_seen"] else ""
         print(f"{r['name']:<32} {(r['display_name'] or ''):<20} {first:<10} {person:<32} {', '.join(former)}")
+    return 0
+
+
+def _show(args) -> int:
+    from background_pipelines.users.show import jsonable, render_html, render_text, user_profile
+
+    try:
+        profile = user_profile(_store(), args.user, limit=args.limit)
+    except UserError as exc:
+        print(f"bgp users show: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(jsonable(profile), ensure_ascii=False, indent=1))
+    elif args.html:
+        try:
+            with open(args.html, "w", encoding="utf-8") as fh:
+                fh.write(render_html(profile))
+        except OSError as exc:
+            print(f"bgp users show: cannot write {args.html}: {exc.strerror}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.html}: {profile['user']['key']}, {len(profile['facts'])} facts, "
+              f"{len(profile['graph']['neighbours'])} graph neighbours")
+    else:
+        print(render_text(profile))
     return 0
 
 

@@ -25,6 +25,7 @@ from background_pipelines.store.scores import scores_for
 from background_pipelines.store.summaries import (
     count_by_day, kept_without_vector_in, last_summaries, save_summary, summaries_for_days, summary_by_id, summary_days,
 )
+from background_pipelines.users.identity import display_labels
 
 STAGE = "summarize"
 VERSION = "summarize-v1"
@@ -80,7 +81,7 @@ def extractive_summary(msgs: list[dict], participants: list[str]) -> str:
 
 
 def _offline(inp: dict) -> SessionSummary:
-    return SessionSummary(summary=extractive_summary(inp["messages"], inp["participants"]), meaningfulness=meaningfulness_of(inp["messages"]))
+    return SessionSummary(summary=extractive_summary(inp["messages"], inp.get("names") or inp["participants"]), meaningfulness=meaningfulness_of(inp["messages"]))
 
 
 def _prompt(inp: dict) -> list[dict]:
@@ -104,15 +105,17 @@ SUMMARY_TASK: Task[SessionSummary] = Task(name="summarize_session", schema=Sessi
 
 
 def _input(session: str, msgs: list[dict], scores: dict[int, dict], previous: dict | None) -> dict:
-    participants = list(dict.fromkeys(m["author"] for m in msgs))
+    participants = list(dict.fromkeys(m["author"] for m in msgs))  # user keys and character names: stored
+    label = display_labels((m["author"], m.get("author_name")) for m in msgs)  # what the text calls them
     return dict(
         session=session,
         participants=participants,
+        names=[label[p] for p in participants],
         previous=(previous or {}).get("text") if previous and previous.get("status") == "kept" else None,
         messages=[
             dict(
                 id=m["id"],
-                author=m["author"],
+                author=label[m["author"]],
                 text=m["text"],
                 importance=scores.get(m["id"], {}).get("importance"),
                 significance=scores.get(m["id"], {}).get("significance"),

@@ -133,7 +133,8 @@ def session_messages(store: Store, sessions: Sequence[str], start: datetime, end
             q = (
                 select(
                     messages.c.id, messages.c.session, messages.c.channel, messages.c.author, messages.c.author_kind,
-                    messages.c.text, messages.c.created_at, message_scores.c.significance, message_scores.c.importance,
+                    messages.c.author_name, messages.c.text, messages.c.created_at, message_scores.c.significance,
+                    message_scores.c.importance,
                 )
                 .select_from(messages.outerjoin(message_scores, message_scores.c.message_id == messages.c.id))
                 .where(messages.c.session.in_(chunk), messages.c.created_at >= start, messages.c.created_at < end)
@@ -278,11 +279,21 @@ def users_known_by(store: Store, character: str, by: datetime) -> set[str]:
     return known
 
 
+def display_names(store: Store, keys: Iterable[str]) -> list[tuple[str, str | None]]:
+    """(user key, its current display name) for `keys`."""
+    out: list[tuple[str, str | None]] = []
+    keys = sorted(set(keys))
+    with store.connect() as conn:
+        for chunk in _chunks(keys):
+            out.extend((k, n) for k, n in conn.execute(select(users.c.name, users.c.display_name).where(users.c.name.in_(chunk))))
+    return out
+
+
 def significant_user_events(store: Store, day: str, significance: int = 3) -> list[dict]:
     """Messages users wrote on UTC `day` scored at `significance` or above, oldest first."""
     q = (
         select(
-            messages.c.id, messages.c.session, messages.c.channel, messages.c.author, messages.c.text,
+            messages.c.id, messages.c.session, messages.c.channel, messages.c.author, messages.c.author_name, messages.c.text,
             messages.c.created_at, message_scores.c.significance,
         )
         .select_from(messages.join(message_scores, message_scores.c.message_id == messages.c.id))
@@ -332,7 +343,7 @@ def channel_messages(store: Store, start: datetime, end: datetime, channels: Seq
     """Messages in [start, end) (optionally of some channels), oldest first."""
     q = select(
         messages.c.id, messages.c.channel, messages.c.session, messages.c.author, messages.c.author_kind,
-        messages.c.text, messages.c.created_at,
+        messages.c.author_name, messages.c.text, messages.c.created_at,
     ).where(messages.c.created_at >= start, messages.c.created_at < end)
     if channels:
         q = q.where(messages.c.channel.in_(list(channels)))

@@ -5,6 +5,7 @@ from background_pipelines.users.identity import (
     UnknownUserError,
     User,
     UserError,
+    display_labels,
     entity_norm,
     is_user_key,
     resolve_user,
@@ -13,6 +14,6 @@ from background_pipelines.users.identity import (
 from background_pipelines.users.links import link_users, list_users, unlink_user
 
 __all__ = [
-    "AmbiguousUserError", "UnknownUserError", "User", "UserError", "entity_norm", "is_user_key", "link_users",
+    "AmbiguousUserError", "UnknownUserError", "User", "UserError", "display_labels", "entity_norm", "is_user_key", "link_users",
     "list_users", "resolve_user", "unlink_user", "user_key",
 ]

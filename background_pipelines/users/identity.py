@@ -4,6 +4,7 @@ names are attributes that change; `resolve_user` turns what a person types into 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from sqlalchemy.engine import Connection
 
@@ -104,3 +105,17 @@ def resolve_user(store_or_conn: Store | Connection, ref: str) -> User:
         key=chosen["name"], display_name=chosen.get("display_name") or chosen["name"], platform=chosen.get("platform"),
         platform_user_id=chosen.get("platform_user_id"), person=persons[0], keys=tuple(keys),
     )
+
+
+def display_labels(authors: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+    """{author key: what prose calls them}: the display name they wrote under, with the platform added
+    where two accounts share it ("alice (telegram)"). Characters (no user key) keep their name. Prose
+    and prompts use labels; stored user columns always hold keys."""
+    named: dict[str, str] = {}
+    for key, name in authors:
+        if key not in named or (name and named[key] == key):
+            named[key] = name or key
+    uses: dict[str, int] = {}
+    for label in named.values():
+        uses[label] = uses.get(label, 0) + 1
+    return {k: (f"{n} ({k.partition(':')[0]})" if uses[n] > 1 and is_user_key(k) else n) for k, n in named.items()}

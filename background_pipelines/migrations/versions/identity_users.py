@@ -221,7 +221,7 @@ def _nested(conn, owners, unique, ambiguous) -> None:
 
 
 def _user_entities(conn, unique: dict, ambiguous: dict) -> None:
-    """A user's graph entity was named by the display name; it becomes the key-named 'user' entity.
+    """A user's graph entity was found by its name; it becomes the 'user' entity found by the key (norm).
     A name several accounts shared keeps its (merged) entity, and the graph stage re-folds those users'
     facts onto one entity per account on its next run."""
     from background_pipelines.cognition.graph import normalize_name
@@ -231,7 +231,7 @@ def _user_entities(conn, unique: dict, ambiguous: dict) -> None:
         for r in conn.execute(sa.select(ents.c.id, ents.c.aliases).where(ents.c.norm == normalize_name(name), ents.c.type == "person")).all():
             aliases = sorted(set(_list(r.aliases)) | {name})
             if conn.execute(sa.select(ents.c.id).where(ents.c.norm == key)).first() is None:
-                conn.execute(sa.update(ents).where(ents.c.id == r.id).values(name=key, norm=key, type="user", aliases=aliases))
+                conn.execute(sa.update(ents).where(ents.c.id == r.id).values(norm=key, type="user", aliases=aliases))
     if ambiguous:
         facts = _t("facts", "id", "user_name")
         keys = [k for ks in ambiguous.values() for k in ks]
