@@ -31,7 +31,8 @@ TG, DC = "telegram:user111", "discord:900100"
 
 
 def _msg(platform, ext, session, author, text, minute, author_id=None, kind="user"):
-    m = dict(platform=platform, external_id=ext, channel=f"{platform}-dm", session=session, author=author,
+    # the same channel name on both platforms: names are not unique across platforms, accounts are
+    m = dict(platform=platform, external_id=ext, channel="dm/Nova/alice", session=session, author=author,
              author_kind=kind, text=text, created_at=f"{DAY}T10:{minute:02d}:00Z")
     if author_id is not None:
         m["author_id"] = author_id
@@ -170,10 +171,10 @@ def _old_store(url):
     """A store at the revision before identity_users, filled the way it used to be: keyed by name."""
     s = open_store(url, migrate=False)
     if current_revision(s.engine) is None:
-        upgrade(s.engine, "0005_merge_heads")
+        upgrade(s.engine, "knowledge_fact_time")
     else:  # the PostgreSQL test database is kept at head: step back (this runs the downgrade too)
         with s.begin() as conn:
-            command.downgrade(_alembic_config(conn), "0005_merge_heads")
+            command.downgrade(_alembic_config(conn), "knowledge_fact_time")
     now = "2026-11-05 00:00:00"
     rows = [  # id, platform, external id, session, author, kind, text
         (1, "demo", "1", "s1", "alice", "user", "I work at Acme Corp."),

@@ -15,7 +15,7 @@ from background_pipelines.recall.hit import KINDS, Hit
 from background_pipelines.recall.text import expand_terms, query_terms
 from background_pipelines.cognition.graph import normalize_name as norm
 from background_pipelines.store import Store, open_store, search_index
-from background_pipelines.users import UnknownUserError, UserError, resolve_user
+from background_pipelines.users import UnknownUserError, UserError, is_user_key, resolve_user
 
 MODES = ("fulltext", "vectors", "graph")
 TURNS = ("message",)  # the default `kinds`: conversation turns with their context attached
@@ -139,6 +139,11 @@ def _recall_account(user: str, query: str, character: str | None, k: int, at: da
         return _derived_hits(conn, g, at, include_invalid, k, kinds)
 
 
+def _platform(user: str) -> str | None:
+    """The platform of a user key: its conversations' channels are looked up on that platform only."""
+    return user.partition(":")[0] if is_user_key(user) else None
+
+
 def _gather(conn, settings, user, query, character, at, include_invalid, modes, depth) -> dict:
     """Every mode's ranking, each list best first: turns, facts, summaries and relations."""
     g: dict = {"channels": search_index.conversation_channels(conn, user, character=character, at=at), "user": user}
@@ -150,13 +155,15 @@ def _gather(conn, settings, user, query, character, at, include_invalid, modes, 
     if "fulltext" in modes:
         words = query_terms(query, exclude=(user, character))
         # turns are matched on the question's own words; facts also on the predicates it asks about
-        g["turns_ft"] = search_index.search_turns(conn, g["channels"], words, character=character, at=at, limit=depth)
+        g["turns_ft"] = search_index.search_turns(conn, g["channels"], words, character=character, at=at, limit=depth,
+                                                  platform=_platform(user))
         terms = expand_terms(words, query)
         g["facts_ft"] = search_index.search_facts_of(conn, [user, character], terms, at=at, limit=depth)
         g["sums_ft"] = search_index.search_summaries(conn, user, terms, character=character, at=at, limit=depth)
     if "vectors" in modes:
         qvec = vectors.query_vector(settings, query)
-        g["turns_vec"] = vectors.search_turns(conn, settings, g["channels"], query, character=character, at=at, limit=depth, qvec=qvec)
+        g["turns_vec"] = vectors.search_turns(conn, settings, g["channels"], query, character=character, at=at, limit=depth, qvec=qvec,
+                                              platform=_platform(user))
         derived = vectors.search(conn, settings, user, query, character=character, at=at, limit=depth, qvec=qvec, messages=False)
         g["facts_vec"] = [(i, s) for kind, i, s in derived if kind == "fact"]
         g["sums_vec"] = [(i, s) for kind, i, s in derived if kind == "summary"]

@@ -35,10 +35,10 @@ def query_vector(settings: Settings, query: str) -> tuple[object, np.ndarray]:
 
 
 def search_turns(conn, settings: Settings, channels: list[str], query: str, *, character: str | None, at: datetime | None,
-                 limit: int, qvec=None) -> list[tuple[int, float]]:
+                 limit: int, qvec=None, platform: str | None = None) -> list[tuple[int, float]]:
     """[(message id, cosine)] best first over the turns of `channels`."""
     emb, q = qvec or query_vector(settings, query)
-    rows = [(i, v) for i, v in search_index.turn_vectors(conn, channels, emb.model_id, character=character, at=at) if len(v) == 4 * emb.dim]
+    rows = [(i, v) for i, v in search_index.turn_vectors(conn, channels, emb.model_id, character=character, at=at, platform=platform) if len(v) == 4 * emb.dim]
     if not rows:
         return []
     scores = np.frombuffer(b"".join(v for _, v in rows), dtype="<f4").reshape(len(rows), emb.dim) @ q

@@ -162,9 +162,11 @@ def conversation_channels(conn, user: str, *, character: str | None, at: datetim
     return sorted(out)
 
 
-def _turn_filter(p: str, character: str | None, at: datetime | None) -> str:
+def _turn_filter(p: str, character: str | None, at: datetime | None, platform: str | None = None) -> str:
     # with a character, its conversation: every user's turns and that character's, no other character's
     extra = f" AND m.created_at <= :{p}at" if at is not None else ""
+    # channel names are not unique across platforms ("general"): a conversation stays on its platform
+    extra += f" AND m.platform = :{p}plat" if platform else ""
     return extra + (f" AND (m.author_kind = 'user' OR m.author = :{p}c)" if character else "")
 
 
@@ -174,13 +176,13 @@ def conv_token(channel: str) -> str:
 
 
 def search_turns(conn, channels: Sequence[str], terms: Sequence[str], *, character: str | None, at: datetime | None,
-                 limit: int) -> list[tuple[int, float]]:
+                 limit: int, platform: str | None = None) -> list[tuple[int, float]]:
     """(message id, score: higher is better) of the turns in `channels` matching any of `terms`, by
     the database's ranking: SQLite FTS5 bm25 (porter stemming), PostgreSQL ts_rank_cd ('english')."""
     if not terms or not channels:
         return []
-    params: dict = {"t_n": limit, "t_at": at, "t_c": character}
-    extra = _turn_filter("t_", character, at)
+    params: dict = {"t_n": limit, "t_at": at, "t_c": character, "t_plat": platform}
+    extra = _turn_filter("t_", character, at, platform)
     if conn.dialect.name == "sqlite":
         convs = " OR ".join(f'"{conv_token(c)}"' for c in channels)
         words = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
@@ -199,17 +201,18 @@ def search_turns(conn, channels: Sequence[str], terms: Sequence[str], *, charact
     return [(int(i), float(s)) for i, s in conn.execute(stmt, params)]
 
 
-def turn_vectors(conn, channels: Sequence[str], model: str, *, character: str | None, at: datetime | None) -> list[tuple[int, bytes]]:
+def turn_vectors(conn, channels: Sequence[str], model: str, *, character: str | None, at: datetime | None,
+                 platform: str | None = None) -> list[tuple[int, bytes]]:
     """(message id, float32 bytes) of every turn in `channels` embedded with `model`."""
     if not channels:
         return []
     sql = (
         # CROSS JOIN: SQLite takes the conversation's rows first, then the vectors by primary key
         "SELECT m.id, e.vector FROM messages m CROSS JOIN embeddings e WHERE m.channel IN :chs "
-        f"AND e.item_kind = 'message' AND e.item_id = m.id AND e.model = :m{_turn_filter('', character, at)}"
+        f"AND e.item_kind = 'message' AND e.item_id = m.id AND e.model = :m{_turn_filter('', character, at, platform)}"
     )
     stmt = text(sql).bindparams(bindparam("chs", expanding=True))
-    return [(int(i), bytes(v)) for i, v in conn.execute(stmt, {"chs": list(channels), "m": model, "at": at, "c": character})]
+    return [(int(i), bytes(v)) for i, v in conn.execute(stmt, {"chs": list(channels), "m": model, "at": at, "c": character, "plat": platform})]
 
 
 def session_turns(conn, sessions: Iterable[str]) -> dict[str, list[int]]:

@@ -8,7 +8,7 @@ key; a name used on several (the merged "alice"s this revision exists for) is sp
 source messages, and rows with no source to decide by are deleted so the next run re-derives them.
 
 Revision ID: identity_users
-Revises: 0005_merge_heads
+Revises: knowledge_fact_time
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "identity_users"
-down_revision = "0005_merge_heads"
+down_revision = "knowledge_fact_time"
 branch_labels = None
 depends_on = None
 
