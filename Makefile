@@ -34,7 +34,8 @@ pools: install dagster-home
 run: install dagster-home pools
 	$(BIN)/bgp demo-data
 	@echo "Dagster UI: http://$(HOST):$(PORT)  (sensors and schedules start running by default)"
-	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+	@# bgp serve runs dagster dev in its own process group: Ctrl+C or SIGTERM stops every process
+	$(BIN)/bgp serve --host $(HOST) --port $(PORT)
 
 demo: install dagster-home pools
 	$(BIN)/bgp demo-data

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from background_pipelines.store import Store
 from background_pipelines.store.schema import entities, facts, relations, summaries
+from background_pipelines.users.identity import resolve_user
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 FORMATS = ("graphml", "json")
@@ -101,10 +102,11 @@ def export_graph(store: Store, path: str | Path, fmt: str = "graphml", include_i
 
 
 def facts_frame(store: Store, user: str | None = None) -> pd.DataFrame:
-    """Every fact (of `user`, if given) as a DataFrame, oldest first; source_message_ids as lists."""
+    """Every fact (of `user`, if given: a key, platform id or unambiguous name, with linked accounts)
+    as a DataFrame, oldest first; source_message_ids as lists."""
     q = select(facts).order_by(facts.c.valid_from, facts.c.id)
     if user:
-        q = q.where(facts.c.user_name == user)
+        q = q.where(facts.c.user_name.in_(resolve_user(store, user).keys))
     with store.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
     return pd.DataFrame(rows, columns=list(facts.c.keys()))
@@ -112,10 +114,11 @@ def facts_frame(store: Store, user: str | None = None) -> pd.DataFrame:
 
 def summaries_frame(store: Store, user: str | None = None) -> pd.DataFrame:
     """Every summary (that `user` took part in, if given) as a DataFrame, oldest first."""
+    keys = set(resolve_user(store, user).keys) if user else set()
     with store.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(select(summaries).order_by(summaries.c.day, summaries.c.id))]
     if user:
-        rows = [r for r in rows if user in (r["participants"] or [])]
+        rows = [r for r in rows if keys & set(r["participants"] or [])]
     return pd.DataFrame(rows, columns=list(summaries.c.keys()))
 
 

@@ -69,10 +69,10 @@ def test_facts_and_summaries_frames(seeded):
     df = facts_frame(store)
     assert len(df) == 7 and {"user_name", "predicate", "object", "source_message_ids", "valid_from"} <= set(df.columns)
     alice = facts_frame(store, "alice")
-    assert set(alice["user_name"]) == {"alice"} and len(alice) == 5
+    assert set(alice["user_name"]) == {"demo:alice"} and len(alice) == 5  # by name; rows hold the key
     assert alice.loc[alice["object"] == "nurse", "source_message_ids"].iloc[0] == [ids["messages"]["a1"]]
     sums = summaries_frame(store, "bob")
-    assert len(sums) == 1 and sums["participants"].iloc[0] == ["bob", "Luna"]
+    assert len(sums) == 1 and sums["participants"].iloc[0] == ["demo:bob", "Luna"]
     assert len(summaries_frame(store)) == 2
 
 

@@ -17,6 +17,7 @@ from background_pipelines.llm import Gateway
 from background_pipelines.store.facts import facts_of_user
 from background_pipelines.store.graph import relations_of
 from background_pipelines.store.messages import insert_message_rows, message_row, upsert_characters
+from background_pipelines.users.identity import entity_norm
 
 
 def _said(text: str) -> set[tuple]:
@@ -81,6 +82,9 @@ def test_time_phrases_resolve_against_the_message_date(phrase, said_on, days):
     assert resolve(phrase, said_on) == days
 
 
+ALICE = "test:alice"  # the user key of "alice" on platform "test"
+
+
 def _row(n, author, kind, text, at, session):
     return message_row(platform="test", external_id=f"off{n}", channel=session, session=session, author=author,
                        author_kind=kind, role="user" if kind == "user" else "assistant", text=text, created_at=at)
@@ -105,18 +109,18 @@ def test_character_facts_belong_to_the_character_across_users_and_a_lost_job_end
         extract_facts(store, gw, settings, day)
         update_knowledge_graph(store, None, settings, day)
 
-    facts = {(f["subject"], f["predicate"], f["object"], f["ended"]): f for f in facts_of_user(store, "alice")}
+    facts = {(f["subject"], f["predicate"], f["object"], f["ended"]): f for f in facts_of_user(store, ALICE)}
     nova = {(f["subject"], f["predicate"], f["object"]) for f in facts_of_user(store, "Nova")}
     # the character's statements about itself are the character's facts, never alice's
     assert {("Nova", "lives_in", "Paris"), ("Nova", "works_as", "painter")} <= nova
     assert not any(o in ("Paris", "painter") for _, _, o, _ in facts)
-    lived = [r for r in relations_of(store, "alice", "lives_in") if r["invalidated_at"] is None]
+    lived = [r for r in relations_of(store, entity_norm(ALICE), "lives_in") if r["invalidated_at"] is None]
     assert [r["dst_name"] for r in lived] == ["Leeds"]
     # the character's own timeline across its conversations: what it told bob later supersedes Paris
     nova_home = [(r["dst_name"], r["invalidated_at"] is None) for r in relations_of(store, "nova", "lives_in")]
     assert nova_home == [("Paris", False), ("Rome", True)]
 
-    lost = facts[("alice", "works_as", "banker", True)]
+    lost = facts[(ALICE, "works_as", "banker", True)]
     assert (lost["event_start"], lost["event_end"]) == (datetime(2026, 11, 3), datetime(2026, 11, 3))
-    job = relations_of(store, "alice", "works_as")
+    job = relations_of(store, entity_norm(ALICE), "works_as")
     assert [(r["dst_name"], r["invalidated_at"]) for r in job] == [("banker", datetime(2026, 11, 3))]

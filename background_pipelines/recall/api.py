@@ -256,8 +256,9 @@ def _turn_hits(conn, g: dict, query: str, character, at, include_invalid: bool, 
     for mid, score in fused:
         m = in_scope[mid]
         modes_of = {mode: rr[mid] for mode, rr in ranks.items() if mid in rr}
-        out.append(Hit("message", mid, m["text"], score, [mid], m["created_at"], None, modes_of, speaker=m["author"],
-                       speaker_kind=m["author_kind"], session=m["session"], channel=m["channel"], context=cited.get(mid, [])[:_CONTEXT]))
+        out.append(Hit("message", mid, m["text"], score, [mid], m["created_at"], None, modes_of, speaker=m.get("author_name") or m["author"],
+                       speaker_kind=m["author_kind"], session=m["session"], channel=m["channel"], context=cited.get(mid, [])[:_CONTEXT],
+                       speaker_id=m["author"]))
     return out
 
 
@@ -301,8 +302,8 @@ def _visible(hit: Hit, at: datetime | None, include_invalid: bool) -> bool:
 def _hit(kind, item_id, score, ranks, msgs, sums, facts, fact_end, rels, ents) -> Hit | None:
     if kind == "message" and item_id in msgs:
         m = msgs[item_id]
-        return Hit("message", item_id, m["text"], score, [item_id], m["created_at"], None, ranks, speaker=m["author"],
-                   speaker_kind=m["author_kind"], session=m["session"], channel=m["channel"])
+        return Hit("message", item_id, m["text"], score, [item_id], m["created_at"], None, ranks, speaker=m.get("author_name") or m["author"],
+                   speaker_kind=m["author_kind"], session=m["session"], channel=m["channel"], speaker_id=m["author"])
     if kind == "summary" and item_id in sums:
         s = sums[item_id]
         return Hit("summary", item_id, s["text"], score, [int(i) for i in s["message_ids"] or []], s["created_at"], None, ranks)

@@ -22,11 +22,12 @@ class Hit:
     modes: dict[str, int] = field(default_factory=dict)  # mode -> rank (1-based) in that mode's list
     # turns only: who said it (user or character name), its kind, the session and channel; `at` is
     # the turn's time (the session date for a "when" question), the same as valid_from
-    speaker: str | None = None
+    speaker: str | None = None  # the name the turn was written under
     speaker_kind: str | None = None  # user | character
     session: str | None = None
     channel: str | None = None
     context: list["Hit"] = field(default_factory=list)  # derived items that pointed at this turn
+    speaker_id: str | None = None  # the user key ("platform:id") of a user's turn; a character's name
 
     @property
     def at(self) -> datetime | None:
@@ -48,6 +49,7 @@ class Hit:
             "modes": dict(self.modes),
             "speaker": self.speaker,
             "speaker_kind": self.speaker_kind,
+            "speaker_id": self.speaker_id,
             "session": self.session,
             "channel": self.channel,
             "context": [c.as_dict() for c in self.context],

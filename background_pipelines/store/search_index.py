@@ -321,7 +321,7 @@ def _by_ids(conn, table, columns, ids: Iterable[int]) -> dict[int, dict]:
 
 
 def messages_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
-    return _by_ids(conn, messages, ("id", "author", "author_kind", "channel", "session", "text", "created_at"), ids)
+    return _by_ids(conn, messages, ("id", "author", "author_name", "author_kind", "channel", "session", "text", "created_at"), ids)
 
 
 def summaries_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
