@@ -99,7 +99,8 @@ def _num(env: Mapping[str, str], name: str, default, cast):
     try:
         return cast(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a {cast.__name__}") from None
+        form = {"int": "a whole number such as 20", "float": "a number such as 0.5"}.get(cast.__name__, f"a {cast.__name__}")
+        raise ConfigError(f"{name}={raw!r}: expected {form}") from None
 
 
 def _str(env: Mapping[str, str], name: str, default: str | None) -> str | None:

@@ -33,6 +33,13 @@ def register(sub) -> None:
 
 
 def _serve(args) -> int:
+    from background_pipelines.config import ConfigError, Settings
+
+    try:  # a malformed setting ends here in one line, not in a code-location traceback in the UI
+        Settings.from_env()
+    except ConfigError as exc:
+        print(f"bgp serve: {exc}", file=sys.stderr)
+        return 2
     dagster = Path(sys.executable).with_name("dagster")
     argv = [str(dagster if dagster.exists() else "dagster"), "dev", "-w", args.workspace, "-h", args.host, "-p", str(args.port)]
     return supervise(argv, grace=args.grace)

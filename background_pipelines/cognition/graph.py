@@ -21,7 +21,7 @@ from background_pipelines.store import ledger
 from background_pipelines.store import graph as g
 from background_pipelines.store.engine import Store
 from background_pipelines.store.facts import facts_for_days, facts_of_user
-from background_pipelines.users.identity import USER_ENTITY_TYPE, entity_norm
+from background_pipelines.users.identity import USER_ENTITY_TYPE, entity_norm, is_user_key
 
 STAGE = "graph"
 VERSION = "graph-v2"  # v2: relations recomputed per user from all their facts
@@ -136,13 +136,15 @@ def plan_user_graph(user: str, facts: list[dict], redirects: dict[str, str] | No
     confidence 1 - prod(1 - c), first/last seen the span of its mentions."""
     redirects = redirects or {}
 
+    account = is_user_key(user)  # a user's facts; a character's own facts are kept under its name
+
     def norm_of(name: str) -> str:
-        if name == user:  # the user's own entity is keyed by the account, never by a name others share
+        if account and name == user:  # the user's own entity is keyed by the account, never by a shared name
             return entity_norm(user)
         return redirects.get(normalize_name(name), normalize_name(name))
 
     user_norm = norm_of(user)
-    ents: dict[str, EntityPlan] = {user_norm: EntityPlan(user_norm, USER_ENTITY_TYPE, {user.strip()})}
+    ents: dict[str, EntityPlan] = {user_norm: EntityPlan(user_norm, USER_ENTITY_TYPE if account else "person", {user.strip()})}
     facts = [f for f in facts if f["kind"] == "fact"]
     objects = _resolve_objects(facts, redirects)
     subjects = {f["id"]: norm_of(f.get("subject") or f["user_name"]) for f in facts}
