@@ -100,9 +100,10 @@ def test_a_model_cannot_name_another_person_as_the_subject(bgp_env, store, monke
         srv.script("extract_facts", answer)
         result = extract_facts(store, _gateway(store, srv), settings, DAY)
     assert result.extra["refused_subject"] == result.extra["llm_calls_planned"] == 2  # one per speaker's batch
-    rows = facts_of_user(store, "bob") + facts_of_user(store, "mallory")
+    mallory = "test:mallory"
+    rows = facts_of_user(store, BOB) + facts_of_user(store, mallory)
     assert not any("evil" in r["object"].lower() for r in rows)
     # a relative is the speaker's own relative: mallory's batch can only ever write "mallory's sister"
     sisters = {(r["user_name"], r["subject"]) for r in rows if r["object"] == "Lyon"}
-    assert sisters == {("bob", "bob's sister"), ("mallory", "mallory's sister")}
-    assert attack in next(r["source_message_ids"] for r in rows if r["subject"] == "mallory's sister")
+    assert sisters == {(BOB, f"{BOB}'s sister"), (mallory, f"{mallory}'s sister")}
+    assert attack in next(r["source_message_ids"] for r in rows if r["subject"] == f"{mallory}'s sister")
