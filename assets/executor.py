@@ -40,6 +40,18 @@ def _with_forkserver(config: dict) -> dict:
     return {**config, "start_method": {"forkserver": {}}}
 
 
+def _default_config(name: str, settings: Settings) -> dict:
+    if name != "celery":
+        return {}
+    # by environment-variable name: the URL (and any password in it) never enters run config or the UI
+    return {
+        key: {"env": var}
+        for key, var, value in (("broker", "BGP_CELERY_BROKER_URL", settings.celery_broker_url),
+                                ("backend", "BGP_CELERY_BACKEND_URL", settings.celery_backend_url))
+        if value
+    }
+
+
 def default_executor(settings: Settings) -> dg.ExecutorDefinition:
     """One executor for every job and for the UI's own asset runs: a selector over the installed
     executors whose default entry is BGP_EXECUTOR; run config picks another or configures it."""
@@ -60,7 +72,7 @@ def default_executor(settings: Settings) -> dg.ExecutorDefinition:
         name="bgp_executor",
         config_schema=dg.Field(
             dg.Selector({name: d.config_schema.as_field() for name, d in loaded.items()}),
-            default_value={chosen: {}},
+            default_value={chosen: _default_config(chosen, settings)},
             description=f"Which executor runs the steps (BGP_EXECUTOR={chosen} by default) and its config.",
         ),
         requirements=requirements,

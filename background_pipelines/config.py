@@ -189,6 +189,9 @@ class Settings:
     graph_retention_days: int = 30  # soft-expired relations are deleted this long after expiry
     # how a run executes its steps: in_process | multiprocess | celery | k8s (the last two need their extra)
     executor: str = "in_process"
+    # celery executor's broker and result backend (e.g. redis://redis:6379/0); may hold a password
+    celery_broker_url: Secret = field(default_factory=lambda: Secret(None))
+    celery_backend_url: Secret = field(default_factory=lambda: Secret(None))
 
     @property
     def llm_backend(self) -> str:
@@ -281,4 +284,6 @@ class Settings:
             graph_expire_below=_num(env, "BGP_GRAPH_EXPIRE_BELOW", 0.1, float),
             graph_retention_days=_num(env, "BGP_GRAPH_RETENTION_DAYS", 30, int),
             executor=_choice(env, "BGP_EXECUTOR", "in_process", ("in_process", "multiprocess", "celery", "k8s")),
+            celery_broker_url=Secret(_str(env, "BGP_CELERY_BROKER_URL", None)),
+            celery_backend_url=Secret(_str(env, "BGP_CELERY_BACKEND_URL", None)),
         )
