@@ -96,3 +96,15 @@ def test_unknown_or_missing_executor_is_a_one_line_error(monkeypatch):
     if importlib.util.find_spec("dagster_k8s") is None:
         with pytest.raises(ConfigError, match=r"BGP_EXECUTOR=k8s: the dagster_k8s package is not installed \(pip install -e '.\[k8s\]'\)"):
             default_executor(Settings.from_env({"BGP_EXECUTOR": "k8s"}))
+
+
+def test_celery_broker_reaches_the_executor_by_env_name_never_by_value(monkeypatch):
+    if importlib.util.find_spec("dagster_celery") is None:
+        pytest.skip("dagster-celery is not installed (pip install -e '.[celery]')")
+    from assets.executor import default_executor
+
+    settings = Settings.from_env({"BGP_EXECUTOR": "celery", "BGP_CELERY_BROKER_URL": "redis://:hunter2pw@redis:6379/0",
+                                  "BGP_CELERY_BACKEND_URL": "redis://:hunter2pw@redis:6379/1"})
+    default = default_executor(settings).config_schema.as_field().default_value
+    assert default == {"celery": {"broker": {"env": "BGP_CELERY_BROKER_URL"}, "backend": {"env": "BGP_CELERY_BACKEND_URL"}}}
+    assert "hunter2pw" not in repr(settings) + repr(default)
