@@ -3,6 +3,7 @@ and run config switches one run to another executor; real runs, steps observed b
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -39,7 +40,9 @@ def _step_pids(instance: dg.DagsterInstance, run_id: str) -> set[int]:
 
 
 def _run_scoring(instance: dg.DagsterInstance, run_config: dict) -> str:
-    """Execute scoring_job for one day the way a run worker does: reconstructed from the module."""
+    """Execute scoring_job for one day the way a run worker does: reconstructed from the module,
+    re-imported so that its `defs` reads this test's environment (store, partition start)."""
+    importlib.reload(importlib.import_module("background_pipelines.definitions"))
     repo = ReconstructableRepository.for_module("background_pipelines.definitions", "defs", os.getcwd())
     job = repo.get_reconstructable_job("scoring_job")
     with dg.execute_job(job, instance=instance, run_config=run_config, tags={"dagster/partition": "2026-11-03"}) as result:
