@@ -1,7 +1,8 @@
 """Measure recall's turn-fusion weights instead of guessing them: gather every question's per-mode turn
 rankings once (memory_eval.py's stores: generated seed 0 and the demo world to tune, generated seed 1
-held out), then grid-search the weights, the neighbour share and the temporal boost for the best
-macro recall@10 over categories. Prints the best settings, the current ones and both on the held-out set.
+held out), then search the grid of weights, neighbour share, temporal and speaker boosts (coordinate search)
+for the best macro recall@10 over categories. Prints the best settings, the current ones and both
+on the held-out set, and what each signal adds.
 
     .venv/bin/python benchmarks/memory_tune.py [--embedder hashing|sentence-transformers] [--smoke]
 """
@@ -12,6 +13,7 @@ import argparse
 import itertools
 import json
 import os
+import pickle
 import shutil
 import sys
 import tempfile
@@ -28,6 +30,7 @@ GRID = {  # full text's weight is 1: only ratios matter
     "graph": (0.0, 0.25, 0.5, 1.0),
     "neighbour": (0.0, 0.1, 0.2, 0.3, 0.4, 0.6),
     "temporal": (0.0, 0.25, 0.5, 1.0),
+    "speaker": (0.0, 0.25, 0.5),
 }
 
 
@@ -60,7 +63,7 @@ def compile_questions(questions) -> list[tuple]:
     out = []
     for cat, sig, ev in questions:
         if sig is None or not sig.turns:
-            out.append((cat, None, None, None, None, len(ev)))
+            out.append((cat, None, None, None, None, len(ev), None))
             continue
         ids = list(sig.turns)
         pos = {m: i for i, m in enumerate(ids)}
@@ -75,7 +78,8 @@ def compile_questions(questions) -> list[tuple]:
             nb_a[i, : len(lst)] = lst[:2]
         when = np.array([sig.temporal and says_when(sig.turns[m]["text"]) for m in ids], dtype=float)
         is_ev = np.array([m in ev for m in ids], dtype=bool)
-        out.append((cat, rr, nb_a, when, is_ev, len(ev)))
+        named = np.array([sig.turns[m]["author"].lower() in sig.named for m in ids], dtype=float)
+        out.append((cat, rr, nb_a, when, is_ev, len(ev), named))
     return out
 
 
@@ -85,14 +89,14 @@ def score(compiled, params: dict) -> tuple[float, dict[str, float]]:
 
     w = np.array([1.0, params["vectors"], params["facts"], params["summaries"], params["graph"]])
     found, total = defaultdict(int), defaultdict(int)
-    for cat, rr, nb, when, is_ev, n_ev in compiled:
+    for cat, rr, nb, when, is_ev, n_ev, named in compiled:
         total[cat] += n_ev
         if rr is None:
             continue
         base = w @ rr
         padded = np.append(base, 0.0)  # index -1: no neighbour
         s = base + params["neighbour"] * np.maximum(padded[nb[:, 0]], padded[nb[:, 1]])
-        s = s * (1.0 + params["temporal"] * when)
+        s = s * (1.0 + params["temporal"] * when) * (1.0 + params["speaker"] * named)
         order = np.lexsort((np.arange(len(s)), -s))[:10]
         found[cat] += int(is_ev[order][s[order] > 0].sum())
     per = {c: found[c] / total[c] for c in total}
@@ -129,7 +133,8 @@ def build(tmp: Path, name: str, samples=None, demo: bool = False):
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--embedder", default="hashing")
-    p.add_argument("--smoke", action="store_true", help="tiny sets and grid (CI)")
+    p.add_argument("--smoke", action="store_true", help="tiny sets (CI)")
+    p.add_argument("--cache", help="keep the gathered rankings in this file and reuse them (tuning the search only)")
     args = p.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bgp_memory_tune_"))
     os.environ.update(BGP_HOME=str(tmp), BGP_EMBEDDING_BACKEND=args.embedder)
@@ -147,29 +152,46 @@ def main(argv: list[str] | None = None) -> int:
             return read_samples(str(path))
 
         t0 = time.perf_counter()
-        tune_sets, settings = build(tmp, "tune", gen(0))
-        if not args.smoke:
-            demo, _ = build(tmp, "demo", demo=True)
-            tune_sets += demo
-        held, _ = build(tmp, "held", gen(1))
-        settings_for = lambda store: settings  # noqa: E731  (one embedder; the store is passed per call)
-        tune_q = compile_questions(gather(tune_sets, settings_for))
-        held_q = compile_questions(gather(held, settings_for))
+        cache = Path(args.cache) if args.cache else None
+        if cache and cache.exists():
+            with open(cache, "rb") as fh:
+                tune_q, held_q = pickle.load(fh)
+        else:
+            tune_sets, settings = build(tmp, "tune", gen(0))
+            if not args.smoke:
+                demo, _ = build(tmp, "demo", demo=True)
+                tune_sets += demo
+            held, _ = build(tmp, "held", gen(1))
+            settings_for = lambda store: settings  # noqa: E731  (one embedder; the store is passed per call)
+            tune_q = compile_questions(gather(tune_sets, settings_for))
+            held_q = compile_questions(gather(held, settings_for))
+            if cache:
+                with open(cache, "wb") as fh:
+                    pickle.dump((tune_q, held_q), fh)
         print(f"memory tune: embedder {args.embedder}; {len(tune_q)} tuning questions (generated seed 0"
               f"{' + demo world' if not args.smoke else ''}), {len(held_q)} held out (generated seed 1); "
               f"built in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()[0]:.2f}")
-        grid = {k: v[:2] for k, v in GRID.items()} if args.smoke else GRID
-        results = []
-        for combo in itertools.product(*grid.values()):
-            params = dict(zip(grid, combo))
-            results.append((score(tune_q, params)[0], params))
-        results.sort(key=lambda t: -t[0])
         current = {**{m: turns.WEIGHTS[m] for m in ("vectors", "facts", "summaries", "graph")},
-                   "neighbour": turns.NEIGHBOUR, "temporal": turns.TEMPORAL}
-        print(f"{'settings':<70} {'tune macro@10':>13} {'held macro@10':>13}")
-        for label, params in [("current " + json.dumps(current), current)] + [(json.dumps(p), p) for _, p in results[:5]]:
-            print(f"{label:<70} {score(tune_q, params)[0]:>13.3f} {score(held_q, params)[0]:>13.3f}")
-        best = results[0][1]
+                   "neighbour": turns.NEIGHBOUR, "temporal": turns.TEMPORAL, "speaker": turns.SPEAKER}
+        # coordinate search over the grid's values from the current settings (a full grid is ~30k settings)
+        best, best_score = dict(current), score(tune_q, current)[0]
+        for _ in range(3):
+            changed = False
+            for name, values in GRID.items():
+                for v in values:
+                    trial = {**best, name: v}
+                    got = score(tune_q, trial)[0]
+                    if got > best_score + 1e-9:
+                        best, best_score, changed = trial, got, True
+            if not changed:
+                break
+        print(f"{'settings':<100} {'tune macro@10':>13} {'held macro@10':>13}")
+        for label, params in (("current", current), ("best", best)):
+            print(f"{label + ' ' + json.dumps(params):<100} {score(tune_q, params)[0]:>13.3f} {score(held_q, params)[0]:>13.3f}")
+        for name in GRID:  # how much each signal matters: the best settings without it
+            if best[name]:
+                off = {**best, name: 0.0}
+                print(f"{'  best without ' + name:<100} {score(tune_q, off)[0]:>13.3f} {score(held_q, off)[0]:>13.3f}")
         print("per category (held out), best:", {c: round(v, 3) for c, v in sorted(score(held_q, best)[1].items())})
         print("per category (held out), current:", {c: round(v, 3) for c, v in sorted(score(held_q, current)[1].items())})
     finally:

@@ -222,7 +222,7 @@ def _signals(conn, g: dict, query: str, character, at, depth: int):
     rows = search_index.messages_by_ids(conn, {i for r in ranks.values() for i in r})
     in_scope = {i: m for i, m in rows.items() if _in_scope(m, channels, character, at)}
     ranks = {mode: {i: r for i, r in rr.items() if i in in_scope} for mode, rr in ranks.items()}
-    sig = turns.Signals(ranks, in_scope, {}, turns.asks_when(query))
+    sig = turns.Signals(ranks, in_scope, {}, turns.asks_when(query), named=turns.named_speakers(query, (g["user"], character)))
     # the neighbours of the strongest turns: an answer sits right after its question
     top = [i for i, _ in turns.fuse(sig, neighbour=0.0, temporal=0.0)[:depth]]
     order = search_index.session_turns(conn, {in_scope[i]["session"] for i in top})

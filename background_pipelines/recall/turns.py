@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 WEIGHTS: dict[str, float] = {"fulltext": 1.0, "vectors": 1.0, "facts": 0.5, "summaries": 0.2, "graph": 0.5}
 NEIGHBOUR = 0.3  # share of the best adjacent turn's score a turn receives
 TEMPORAL = 0.5  # boost of a turn that says when, for a question that asks when
+SPEAKER = 0.0  # boost of a turn spoken by the person the question names
 RRF_K = 60
 
 _TEMPORAL_QUESTION = re.compile(
@@ -41,6 +42,13 @@ class Signals:
     neighbours: dict[int, list[int]]  # message id -> the turns just before and after it in its session
     temporal: bool
     context: dict[int, list[tuple[str, int]]] = field(default_factory=dict)  # message id -> derived (kind, id)
+    named: frozenset[str] = frozenset()  # speakers the question names, lower case
+
+
+def named_speakers(query: str, speakers) -> frozenset[str]:
+    """The speakers (user and character names) whose name is a word of the question."""
+    q = {w.lower() for w in re.findall(r"\w+", query)}
+    return frozenset(s.lower() for s in speakers if s and set(re.findall(r"\w+", s.lower())) & q)
 
 
 def derived_ranks(items: list[tuple[str, int]], sources: dict[tuple[str, int], list[int]], limit: int) -> dict[int, int]:
@@ -53,11 +61,12 @@ def derived_ranks(items: list[tuple[str, int]], sources: dict[tuple[str, int], l
 
 
 def fuse(sig: Signals, weights: dict[str, float] | None = None, neighbour: float | None = None, temporal: float | None = None,
-         k_rrf: int = RRF_K) -> list[tuple[int, float]]:
+         k_rrf: int = RRF_K, speaker: float | None = None) -> list[tuple[int, float]]:
     """[(message id, score)] best first over the candidate turns."""
     weights = WEIGHTS if weights is None else weights
     neighbour = NEIGHBOUR if neighbour is None else neighbour
     temporal = TEMPORAL if temporal is None else temporal
+    speaker = SPEAKER if speaker is None else speaker
     base: dict[int, float] = defaultdict(float)
     for mode, ranked in sig.ranks.items():
         w = weights.get(mode, 0.0)
@@ -69,6 +78,8 @@ def fuse(sig: Signals, weights: dict[str, float] | None = None, neighbour: float
         s = base.get(mid, 0.0) + neighbour * max((base.get(n, 0.0) for n in sig.neighbours.get(mid, ())), default=0.0)
         if sig.temporal and temporal and says_when(row["text"]):
             s *= 1.0 + temporal
+        if speaker and row["author"].lower() in sig.named:
+            s *= 1.0 + speaker
         if s > 0:
             scored.append((mid, s))
     scored.sort(key=lambda t: (-t[1], t[0]))
