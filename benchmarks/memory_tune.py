@@ -31,6 +31,7 @@ GRID = {  # full text's weight is 1: only ratios matter
     "neighbour": (0.0, 0.1, 0.2, 0.3, 0.4, 0.6),
     "temporal": (0.0, 0.25, 0.5, 1.0),
     "speaker": (0.0, 0.25, 0.5),
+    "rrf_k": (5, 10, 20, 30, 60),
 }
 
 
@@ -58,7 +59,7 @@ def compile_questions(questions) -> list[tuple]:
     which are evidence. The same arithmetic as recall.turns.fuse."""
     import numpy as np
 
-    from background_pipelines.recall.turns import RRF_K, says_when
+    from background_pipelines.recall.turns import says_when
 
     out = []
     for cat, sig, ev in questions:
@@ -67,11 +68,11 @@ def compile_questions(questions) -> list[tuple]:
             continue
         ids = list(sig.turns)
         pos = {m: i for i, m in enumerate(ids)}
-        rr = np.zeros((len(MODES), len(ids)))
+        rr = np.full((len(MODES), len(ids)), np.inf)  # rank per mode; inf = not ranked (1/(K+inf) = 0)
         for j, mode in enumerate(MODES):
             for mid, r in sig.ranks.get(mode, {}).items():
                 if mid in pos:
-                    rr[j, pos[mid]] = 1.0 / (RRF_K + r)
+                    rr[j, pos[mid]] = r
         nb = [[pos[n] for n in sig.neighbours.get(m, ()) if n in pos] for m in ids]
         nb_a = np.full((len(ids), 2), -1)
         for i, lst in enumerate(nb):
@@ -93,7 +94,7 @@ def score(compiled, params: dict) -> tuple[float, dict[str, float]]:
         total[cat] += n_ev
         if rr is None:
             continue
-        base = w @ rr
+        base = w @ (1.0 / (params["rrf_k"] + rr))
         padded = np.append(base, 0.0)  # index -1: no neighbour
         s = base + params["neighbour"] * np.maximum(padded[nb[:, 0]], padded[nb[:, 1]])
         s = s * (1.0 + params["temporal"] * when) * (1.0 + params["speaker"] * named)
@@ -172,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{' + demo world' if not args.smoke else ''}), {len(held_q)} held out (generated seed 1); "
               f"built in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()[0]:.2f}")
         current = {**{m: turns.WEIGHTS[m] for m in ("vectors", "facts", "summaries", "graph")},
-                   "neighbour": turns.NEIGHBOUR, "temporal": turns.TEMPORAL, "speaker": turns.SPEAKER}
+                   "neighbour": turns.NEIGHBOUR, "temporal": turns.TEMPORAL, "speaker": turns.SPEAKER,
+                   "rrf_k": turns.RRF_K}
         # coordinate search over the grid's values from the current settings (a full grid is ~30k settings)
         best, best_score = dict(current), score(tune_q, current)[0]
         for _ in range(3):
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, params in (("current", current), ("best", best)):
             print(f"{label + ' ' + json.dumps(params):<100} {score(tune_q, params)[0]:>13.3f} {score(held_q, params)[0]:>13.3f}")
         for name in GRID:  # how much each signal matters: the best settings without it
-            if best[name]:
+            if best[name] and name != "rrf_k":
                 off = {**best, name: 0.0}
                 print(f"{'  best without ' + name:<100} {score(tune_q, off)[0]:>13.3f} {score(held_q, off)[0]:>13.3f}")
         print("per category (held out), best:", {c: round(v, 3) for c, v in sorted(score(held_q, best)[1].items())})

@@ -56,8 +56,8 @@ def search(conn, settings: Settings, user: str, query: str, *, character: str | 
     emb, q = qvec or query_vector(settings, query)
     ids: list[tuple[str, int]] = []
     blocks: list[np.ndarray] = []
-    rows = [r for r in search_index.user_vectors(conn, user, emb.model_id, character=character, at=at)
-            if len(r[2]) == 4 * emb.dim and (messages or r[0] != "message")]
+    rows = [r for r in search_index.user_vectors(conn, user, emb.model_id, character=character, at=at, messages=messages)
+            if len(r[2]) == 4 * emb.dim]
     if rows:  # another dim would not be comparable: left out above
         ids.extend((k, i) for k, i, _ in rows)
         blocks.append(np.frombuffer(b"".join(v for _, _, v in rows), dtype="<f4").reshape(len(rows), emb.dim))

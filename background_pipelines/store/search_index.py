@@ -226,11 +226,26 @@ def session_turns(conn, sessions: Iterable[str]) -> dict[str, list[int]]:
 
 
 def search_facts_of(conn, owners: Sequence[str], terms: Sequence[str], *, at: datetime | None, limit: int) -> list[tuple[int, float]]:
-    """search_facts over several owners' facts (the user's and the character's), best first."""
-    out: list[tuple[int, float]] = []
-    for o in dict.fromkeys(x for x in owners if x):
-        out += search_facts(conn, o, terms, at=at, limit=limit)
-    return sorted(out, key=lambda t: -t[1])[:limit]
+    """search_facts over several owners' facts (the user's and the character's) in one statement, best first."""
+    owners = list(dict.fromkeys(x for x in owners if x))
+    if not terms or not owners:
+        return []
+    if len(owners) == 1:
+        return search_facts(conn, owners[0], terms, at=at, limit=limit)
+    params: dict = {"n": limit, "at": at}
+    extra = " AND f.valid_from <= :at" if at is not None else ""
+    if conn.dialect.name == "sqlite":
+        who = " OR ".join(f'"{owner_token(o)}"' for o in owners)
+        words = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        params["q"] = f"owner : ({who}) AND text : ({words})"
+        sql = ("SELECT f.id, -bm25(facts_fts, 1.0, 0.0) AS s FROM facts_fts CROSS JOIN facts f ON f.id = facts_fts.rowid "
+               f"WHERE facts_fts MATCH :q{extra} ORDER BY s DESC LIMIT :n")
+        return [(int(i), float(s)) for i, s in conn.execute(text(sql), params)]
+    params.update({"q": _pg_tsquery(terms), "us": owners})
+    doc = "to_tsvector('english', f.subject || ' ' || replace(f.predicate, '_', ' ') || ' ' || f.object)"
+    sql = (f"SELECT f.id, ts_rank({doc}, q) AS s FROM facts f, to_tsquery('english', :q) q "
+           f"WHERE f.user_name IN :us AND {doc} @@ q{extra} ORDER BY s DESC LIMIT :n")
+    return [(int(i), float(s)) for i, s in conn.execute(text(sql).bindparams(bindparam("us", expanding=True)), params)]
 
 
 # -- the user's items (vector search candidates) -----------------------------------------------
@@ -269,7 +284,8 @@ def user_facts(conn, user: str, *, at: datetime | None) -> list[dict]:
     return [dict(r._mapping) for r in conn.execute(text(sql), {"u": user, "at": at})]
 
 
-def user_vectors(conn, user: str, model: str, *, character: str | None, at: datetime | None) -> list[tuple[str, int, bytes]]:
+def user_vectors(conn, user: str, model: str, *, character: str | None, at: datetime | None,
+                 messages: bool = True) -> list[tuple[str, int, bytes]]:
     """(kind, id, float32 bytes) of every vector of `user`'s messages, summaries and facts under `model`,
     in one statement (recall pays per round trip on PostgreSQL)."""
     d = conn.dialect.name
@@ -286,10 +302,11 @@ def user_vectors(conn, user: str, model: str, *, character: str | None, at: date
     fact_extra = " AND f.valid_from <= :at" if at is not None else ""
     sql = (
         # CROSS JOIN: SQLite takes the user's rows first, then the vectors by primary key (never the reverse)
-        "SELECT 'message', e.item_id, e.vector FROM messages m CROSS JOIN embeddings e "
-        f"WHERE e.item_kind = 'message' AND e.item_id = m.id AND m.author = :u AND e.model = :m{msg_extra} "
-        "UNION ALL SELECT 'summary', e.item_id, e.vector FROM summaries s CROSS JOIN embeddings e "
-        f"WHERE e.item_kind = 'summary' AND e.item_id = s.id AND {who} AND s.status = 'kept' AND e.model = :m{sum_extra} "
+        ("SELECT 'message', e.item_id, e.vector FROM messages m CROSS JOIN embeddings e "
+         f"WHERE e.item_kind = 'message' AND e.item_id = m.id AND m.author = :u AND e.model = :m{msg_extra} UNION ALL "
+         if messages else "")
+        + "SELECT 'summary', e.item_id, e.vector FROM summaries s CROSS JOIN embeddings e "
+        + f"WHERE e.item_kind = 'summary' AND e.item_id = s.id AND {who} AND s.status = 'kept' AND e.model = :m{sum_extra} "
         "UNION ALL SELECT 'fact', e.item_id, e.vector FROM facts f CROSS JOIN embeddings e "
         f"WHERE e.item_kind = 'fact' AND e.item_id = f.id AND f.user_name = :u AND e.model = :m{fact_extra}"
     )
