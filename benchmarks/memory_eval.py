@@ -241,12 +241,12 @@ def run_stages(store, settings) -> float:
     cpu = time.process_time()
     gateway = Gateway.from_settings(settings, store)
     embedder = get_embedder(settings)
-    for day in sorted(day_versions(store)):
-        score_messages(store, gateway, settings, day)
-        embed_messages(store, embedder, settings, day)
-        summarize_sessions(store, gateway, settings, day, embedder=embedder)
-        extract_facts(store, gateway, settings, day)
-        update_knowledge_graph(store, gateway, settings, day)
+    days = sorted(day_versions(store))  # one ranged call per stage, as a single-run backfill makes
+    score_messages(store, gateway, settings, days)
+    embed_messages(store, embedder, settings, days)
+    summarize_sessions(store, gateway, settings, days, embedder=embedder)
+    extract_facts(store, gateway, settings, days)
+    update_knowledge_graph(store, gateway, settings, days)
     return time.process_time() - cpu
 
 
