@@ -172,9 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"memory tune: embedder {args.embedder}; {len(tune_q)} tuning questions (generated seed 0"
               f"{' + demo world' if not args.smoke else ''}), {len(held_q)} held out (generated seed 1); "
               f"built in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()[0]:.2f}")
-        current = {**{m: turns.WEIGHTS[m] for m in ("vectors", "facts", "summaries", "graph")},
-                   "neighbour": turns.NEIGHBOUR, "temporal": turns.TEMPORAL, "speaker": turns.SPEAKER,
-                   "rrf_k": turns.RRF_K}
+        cur = turns.settings_for(args.embedder)
+        current = {**{m: cur["weights"][m] for m in ("vectors", "facts", "summaries", "graph")},
+                   "neighbour": cur["neighbour"], "temporal": cur["temporal"], "speaker": cur["speaker"], "rrf_k": cur["k_rrf"]}
         # coordinate search over the grid's values from the current settings (a full grid is ~30k settings)
         best, best_score = dict(current), score(tune_q, current)[0]
         for _ in range(3):

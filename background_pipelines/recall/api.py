@@ -162,6 +162,7 @@ def _gather(conn, settings, user, query, character, at, include_invalid, modes, 
         g["sums_ft"] = search_index.search_summaries(conn, user, terms, character=character, at=at, limit=depth)
     if "vectors" in modes:
         qvec = vectors.query_vector(settings, query)
+        g["backend"] = qvec[0].backend
         g["turns_vec"] = vectors.search_turns(conn, settings, g["channels"], query, character=character, at=at, limit=depth, qvec=qvec,
                                               platform=_platform(user))
         derived = vectors.search(conn, settings, user, query, character=character, at=at, limit=depth, qvec=qvec, messages=False)
@@ -224,7 +225,7 @@ def _signals(conn, g: dict, query: str, character, at, depth: int):
     ranks = {mode: {i: r for i, r in rr.items() if i in in_scope} for mode, rr in ranks.items()}
     sig = turns.Signals(ranks, in_scope, {}, turns.asks_when(query), named=turns.named_speakers(query, (g["user"], character)))
     # the neighbours of the strongest turns: an answer sits right after its question
-    top = [i for i, _ in turns.fuse(sig, neighbour=0.0, temporal=0.0)[:depth]]
+    top = [i for i, _ in turns.fuse(sig, **{**turns.settings_for(g.get("backend")), "neighbour": 0.0, "temporal": 0.0})[:depth]]
     order = search_index.session_turns(conn, {in_scope[i]["session"] for i in top})
     for ids in order.values():
         for n, mid in enumerate(ids):
@@ -240,7 +241,7 @@ def _turn_hits(conn, g: dict, query: str, character, at, include_invalid: bool, 
         return []
     sig, facts, sums, fact_ids, sum_ids = got
     rels, ents, ranks, in_scope = g["rels"], g["ents"], sig.ranks, sig.turns
-    fused = turns.fuse(sig)[:k]
+    fused = turns.fuse(sig, **turns.settings_for(g.get("backend")))[:k]
     # context: the derived items that cite each returned turn, visible at `at`
     fact_end = _fact_validity(facts, g["uid"], g["user_rels"], ents)
     cited: dict[int, list[Hit]] = {}
