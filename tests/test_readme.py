@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-_COMMAND = re.compile(r"^\s*(bgp|dagster|make|python|\.venv/)\b")
+_COMMAND = re.compile(r"^\s*(bgp|dagster|make|python3?|\.venv/bin/\S+)(\s|$)")
 
 
 def blocks() -> list[tuple[str, str]]:

@@ -9,7 +9,8 @@ import sqlite3
 import time
 
 import dagster as dg
-from dagster._core.execution.backfill import BulkActionStatus  # no public name for a backfill's status
+from dagster._core.execution.backfill import BulkActionStatus  # no public names for these two statuses
+from dagster._core.scheduler.instigation import InstigatorStatus
 
 LOCATION = "background_pipelines.definitions"
 DAY = "2026-11-03"
@@ -76,26 +77,27 @@ def test_three_day_backfill_materializes_each_day(page, webserver, instance):
     assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS, backfill.status
     materialized = instance.get_materialized_partitions(dg.AssetKey("relationship_scores"))
     assert set(days) <= materialized
-    page.goto(f"{webserver}/overview/backfills")
-    page.get_by_text("Completed").first.wait_for()
+    page.goto(f"{webserver}/runs/b/{backfill.backfill_id}")  # the backfill's own page names what it did
+    page.get_by_text("relationship_scores").first.wait_for()
 
 
 def test_toggling_a_sensor_starts_and_stops_it(page, webserver, instance):
     page.goto(f"{webserver}/locations/{LOCATION}/sensors/reflections_sensor")
-    switch = page.get_by_role("checkbox").first
-    switch.wait_for()
-    assert not switch.is_checked()  # BGP_AUTOMATION_DEFAULT_STATUS=stopped
+    box = page.locator("input[type=checkbox]").first  # the switch's input is hidden; its label is what one clicks
+    box.wait_for(state="attached")
+    assert not box.is_checked()  # BGP_AUTOMATION_DEFAULT_STATUS=stopped
 
     def state():
         s = [i for i in instance.all_instigator_state() if i.name == "reflections_sensor"]
         return s[0].status if s else None
 
-    switch.click(force=True)
-    _wait("the sensor to run", lambda: state() == dg.InstigatorStatus.RUNNING, timeout=60)
+    page.locator("label:has(input[type=checkbox])").first.click()
+    _wait("the sensor to run", lambda: state() == InstigatorStatus.RUNNING, timeout=60)
     page.reload()
-    assert page.get_by_role("checkbox").first.is_checked()
-    page.get_by_role("checkbox").first.click(force=True)
-    _wait("the sensor to stop", lambda: state() == dg.InstigatorStatus.STOPPED, timeout=60)
+    page.locator("input[type=checkbox]").first.wait_for(state="attached")
+    _wait("the page to show it running", lambda: page.locator("input[type=checkbox]").first.is_checked(), timeout=60)
+    page.locator("label:has(input[type=checkbox])").first.click()
+    _wait("the sensor to stop", lambda: state() == InstigatorStatus.STOPPED, timeout=60)
 
 
 def test_forget_job_from_the_launchpad_is_a_dry_run(page, webserver, instance, ui_env):
