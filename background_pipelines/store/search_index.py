@@ -121,29 +121,6 @@ def search_facts(conn, user: str, terms: Sequence[str], *, at: datetime | None, 
     return _run(conn, _facts_sql(conn.dialect.name, user, terms, at, limit)) if terms else []
 
 
-def search_all(conn, user: str, terms: Sequence[str], *, character: str | None, at: datetime | None, limit: int) -> dict[str, list[tuple[int, float]]]:
-    """The three searches in one statement (one round trip): {"fact"|"summary"|"message": [(id, score)]}."""
-    out: dict[str, list[tuple[int, float]]] = {"fact": [], "summary": [], "message": []}
-    if not terms:
-        return out
-    d = conn.dialect.name
-    parts = {
-        "fact": _facts_sql(d, user, terms, at, limit),
-        "summary": _summaries_sql(d, user, terms, character, at, limit),
-        "message": _messages_sql(d, user, terms, character, at, limit),
-    }
-    params: dict = {}
-    selects = []
-    for kind, (sql, p) in parts.items():
-        selects.append(f"SELECT '{kind}' AS kind, x.* FROM ({sql}) AS x")
-        params.update(p)
-    for kind, item_id, score in conn.execute(text(" UNION ALL ".join(selects)), params):
-        out[kind].append((int(item_id), float(score)))
-    for ranked in out.values():
-        ranked.sort(key=lambda t: -t[1])
-    return out
-
-
 # -- the conversation: both speakers' turns in the channels the user took part in ----------------
 
 
