@@ -24,11 +24,12 @@ dagster-home:
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 # Per-pool step limits (OSS dagster.yaml holds only a default; these are stored in the instance).
+# social = the sensory run limit: every scoring run holds a social-pool step (relationship_scores).
 pools: install dagster-home
 	$(BIN)/dagster instance concurrency set llm $(LLM_POOL_LIMIT) >/dev/null
 	$(BIN)/dagster instance concurrency set sensory 4 >/dev/null
 	$(BIN)/dagster instance concurrency set cognition 2 >/dev/null
-	$(BIN)/dagster instance concurrency set social 1 >/dev/null
+	$(BIN)/dagster instance concurrency set social 2 >/dev/null
 	$(BIN)/dagster instance concurrency set action 1 >/dev/null
 
 run: install dagster-home pools
