@@ -1,7 +1,9 @@
 """`make demo`: materialize every asset of the code location once, headless, over every day the store
 holds messages (any range: the demo world, or an imported export from years ago), then print what the
-store holds. Daily assets run as one single-run backfill of the whole range, as the UI would launch
-it. Exits non-zero when a run fails.
+store holds. Daily assets run as single-run backfills, as the UI would launch them: one per stretch
+of message days (a gap of more than GAP_DAYS empty days starts a new one, so an export from 2024 next
+to this month's messages does not materialize the empty years between). Exits non-zero when a run
+fails.
 
 Uses the Dagster instance at $DAGSTER_HOME, so the runs show up in the UI afterwards.
 """
@@ -9,6 +11,7 @@ Uses the Dagster instance at $DAGSTER_HOME, so the runs show up in the UI afterw
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 import dagster as dg
 from sqlalchemy import func, select
@@ -17,9 +20,22 @@ from background_pipelines.config import Settings
 from background_pipelines.definitions import build_definitions
 from background_pipelines.history import history_span, resolve_start
 from background_pipelines.store import open_store
+from background_pipelines.store.message_views import day_versions
 from background_pipelines.store.schema import metadata
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+GAP_DAYS = 7
+
+
+def stretches(days: list[str], gap: int = GAP_DAYS) -> list[tuple[str, str]]:
+    """(first, last) of each stretch of sorted message days no more than `gap` empty days apart."""
+    out: list[list[str]] = []
+    for d in days:
+        if out and (date.fromisoformat(d) - date.fromisoformat(out[-1][1])).days <= gap + 1:
+            out[-1][1] = d
+        else:
+            out.append([d, d])
+    return [(a, b) for a, b in out]
 
 
 def main() -> int:
@@ -37,6 +53,7 @@ def main() -> int:
     # BGP_START_DATE may start the partitions after the first message: process what they cover.
     first = max(span.first_day, settings.start_date)
     last = span.last_day
+    message_days = sorted(d for d in day_versions(store) if first <= d <= last)
 
     # Materializable assets split by partitioning; observable/external specs are not run here.
     daily, unpartitioned = [], []
@@ -45,12 +62,12 @@ def main() -> int:
     job_all = defs.resolve_implicit_global_asset_job_def()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the summary is the output
     failed = 0
-    if daily and first <= last:
+    for a, b in stretches(message_days) if daily else []:
         result = job_all.execute_in_process(
             instance=instance, asset_selection=sorted(daily), raise_on_error=False, run_config=quiet,
-            tags={RANGE_START: first, RANGE_END: last},
+            tags={RANGE_START: a, RANGE_END: b},
         )
-        print(f"{first}..{last}: run {result.run_id} {'ok' if result.success else 'FAILED'}")
+        print(f"{a}..{b}: run {result.run_id} {'ok' if result.success else 'FAILED'}")
         failed += 0 if result.success else 1
     if unpartitioned:
         result = job_all.execute_in_process(
