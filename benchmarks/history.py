@@ -7,7 +7,9 @@ store are then processed through scores, embeddings (hashing), summaries, facts 
   1. the engine functions, each once over the whole range;
   2. Dagster: one single-run backfill of the range in process (execute_in_process with the range
      tags the UI's backfill sets), with per-partition materializations and metadata, on a
-     persistent SQLite instance as `make run` uses.
+     persistent SQLite instance as `make run` uses;
+  3. with --pg-admin-url (default: $BGP_TEST_DATABASE_URL when set), the same on a PostgreSQL
+     instance (deploy/postgres/dagster.yaml) in a throwaway database, as the scale-out deployment.
 Both rates are printed with their ratio (goal: Dagster >= 50% of the engine rate) and the peak RSS
 of this process (goal < 1 GB). Generated before tuning; deterministic by seed.
 
@@ -133,6 +135,32 @@ def engine_pass(url: str, settings: Settings, days: list[str]) -> tuple[float, f
     return time.perf_counter() - t0, time.process_time() - c0, rows
 
 
+def pg_instance_home(admin_url: str, home: Path):
+    """A DAGSTER_HOME for deploy/postgres/dagster.yaml in a new database; returns (home, drop)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    url = make_url(admin_url)
+    name = f"bgp_history_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    home.mkdir()
+    shutil.copy(ROOT / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
+    os.environ.update(DAGSTER_PG_HOST=url.host or "127.0.0.1", DAGSTER_PG_PORT=str(url.port or 5432),
+                      DAGSTER_PG_USER=url.username or "postgres", DAGSTER_PG_PASSWORD=url.password or "", DAGSTER_PG_DB=name)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return home, drop
+
+
 def dagster_pass(url: str, home: Path, days: list[str]) -> tuple[bool, float, float, int]:
     import dagster as dg
 
@@ -158,6 +186,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--pg-admin-url", default=os.environ.get("BGP_TEST_DATABASE_URL"),
+                        help="also run the Dagster pass on a PostgreSQL instance (a throwaway database made through this URL)")
     args = parser.parse_args()
     n, n_days, n_users = (3000, 30, 10) if args.smoke else (args.messages, args.days, args.users)
 
@@ -179,6 +209,8 @@ def main() -> int:
         days = [(datetime.fromisoformat(span.first_day) + timedelta(days=i)).date().isoformat()
                 for i in range((datetime.fromisoformat(span.last_day) - datetime.fromisoformat(span.first_day)).days + 1)]
         shutil.copy(tmp / "store.db", tmp / "dagster_store.db")
+        if args.pg_admin_url:
+            shutil.copy(tmp / "store.db", tmp / "dagster_pg_store.db")
         home = tmp / "dagster_home"
         home.mkdir()
         shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -187,6 +219,14 @@ def main() -> int:
         print(f"  engine: {e_wall:.1f} s", file=sys.stderr, flush=True)
         ok, d_wall, d_cpu, mats = dagster_pass(f"sqlite:///{tmp}/dagster_store.db", home, days)
         print(f"  dagster: {d_wall:.1f} s", file=sys.stderr, flush=True)
+        pg = None
+        if args.pg_admin_url:
+            pg_home, drop = pg_instance_home(args.pg_admin_url, tmp / "dagster_pg_home")
+            try:
+                pg = dagster_pass(f"sqlite:///{tmp}/dagster_pg_store.db", pg_home, days)
+            finally:
+                drop()
+            print(f"  dagster (PostgreSQL instance): {pg[1]:.1f} s", file=sys.stderr, flush=True)
     rss = peak_rss_mb()
 
     load = os.getloadavg()
@@ -201,14 +241,19 @@ def main() -> int:
     print(markdown_table(
         ["path", "ok", "wall s", "messages/s (wall)", "CPU s", "messages/CPU-s", "materializations"],
         [("engine functions", "yes", f"{e_wall:.1f}", f"{e_rate:,.0f}", f"{e_cpu:.1f}", f"{total / e_cpu:,.0f}", "-"),
-         ("Dagster single-run backfill of the range, in process", "yes" if ok else "FAILED", f"{d_wall:.1f}", f"{d_rate:,.0f}",
-          f"{d_cpu:.1f}", f"{total / d_cpu:,.0f}", f"{mats:,}")]))
+         ("Dagster single-run backfill of the range, in process, SQLite instance", "yes" if ok else "FAILED", f"{d_wall:.1f}",
+          f"{d_rate:,.0f}", f"{d_cpu:.1f}", f"{total / d_cpu:,.0f}", f"{mats:,}")]
+        + ([("the same, PostgreSQL instance", "yes" if pg[0] else "FAILED", f"{pg[1]:.1f}", f"{total / pg[1]:,.0f}",
+             f"{pg[2]:.1f}", f"{total / pg[2]:,.0f}", f"{pg[3]:,}")] if pg else [])))
     print()
     goals = Report("history")
     ratio = d_rate / e_rate if ok else 0.0
     goals.check("Dagster rate / engine rate (wall), year of history", f"{ratio:.2f}", f">= {GOAL_RATIO}", ratio >= GOAL_RATIO)
     cpu_ratio = (total / d_cpu) / (total / e_cpu) if ok else 0.0
     goals.check("Dagster rate / engine rate (CPU seconds)", f"{cpu_ratio:.2f}", f">= {GOAL_RATIO}", cpu_ratio >= GOAL_RATIO)
+    if pg:
+        pg_ratio = (total / pg[2]) / (total / e_cpu) if pg[0] else 0.0
+        goals.check("Dagster rate / engine rate (CPU seconds), PostgreSQL instance", f"{pg_ratio:.2f}", f">= {GOAL_RATIO}", pg_ratio >= GOAL_RATIO)
     goals.check("peak RSS of import + both passes (MB)", f"{rss:,.0f}", f"< {GOAL_RSS_MB:,}", rss < GOAL_RSS_MB)
     return goals.finish(f"load average {load[0]:.1f}; generated {first}..{last}")
 
