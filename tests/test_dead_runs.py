@@ -105,6 +105,37 @@ def test_process_alive_tells_exited_zombie_and_reused_pids():
     assert not process_alive(os.getpid(), not_started_after=time.time() - 86400)  # same pid, a newer process
 
 
-def test_reaper_leaves_runs_of_other_hosts_alone(tmp_path):
-    with dg.instance_for_test() as instance:
-        assert reap_dead_runs(instance) == []
+def _started_run(instance, pid: int, host: str) -> str:
+    """A run as a worker with `pid` on `host` leaves it: STARTED, its engine event naming the pid, a slot held."""
+    from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
+
+    run = instance.create_run_for_job(dg.GraphDefinition("g").to_job(), tags={HOST_TAG: host})
+    instance.report_dagster_event(DagsterEvent(event_type_value=DagsterEventType.RUN_START.value, job_name=run.job_name), run.run_id)
+    instance.report_engine_event(f"Executing steps in process (pid: {pid})", run, EngineEventData.in_process(pid))
+    instance.event_log_storage.claim_concurrency_slot("llm", run.run_id, "step")
+    return run.run_id
+
+
+def test_dead_runs_sensor_frees_only_dead_local_runs():
+    from background_pipelines.config import Settings
+    from sensors.run_health import build_dead_runs_sensor, this_host
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        with dg.instance_for_test() as instance:
+            instance.event_log_storage.set_concurrency_slots("llm", 3)
+            dead = _started_run(instance, gone.pid, this_host())
+            live = _started_run(instance, alive.pid, this_host())
+            foreign = _started_run(instance, gone.pid, "another-host")
+            tick = build_dead_runs_sensor(Settings.from_env()).evaluate_tick(dg.build_sensor_context(instance=instance))
+            assert tick.skip_message == f"reaped 1 dead runs: {dead}"
+            status = {r: instance.get_run_by_id(r).status for r in (dead, live, foreign)}
+            assert status == {dead: dg.DagsterRunStatus.FAILURE, live: dg.DagsterRunStatus.STARTED,
+                              foreign: dg.DagsterRunStatus.STARTED}
+            held = {c.run_id for c in instance.event_log_storage.get_concurrency_info("llm").claimed_slots}
+            assert held == {live, foreign}
+    finally:
+        alive.kill()
+        alive.wait()
