@@ -298,7 +298,7 @@ def main() -> int:
         ids = _ids_by_external(store)
         everything = [v[0] for v in ids.values()]
         users = [ids[f"f{i}"] for i, m in enumerate(msgs) if m["author_kind"] == "user"]
-        idle_at, deadline = None, time.perf_counter() + max(600.0, a.duration * 2)
+        idle_at, deadline = None, time.perf_counter() + max(900.0, a.duration * 3)
         while time.perf_counter() < deadline:
             daemon.check()
             busy = daemon.instance.get_run_records(filters=_active_filter(), limit=1)
@@ -331,8 +331,8 @@ def main() -> int:
         ("user message -> facts p50 / p95", f"{pct(facts, .5):.1f} / {pct(facts, .95):.1f} s",
          f"{pct(reference['facts'], .5):.1f} / {pct(reference['facts'], .95):.1f} s"),
         ("CPU for the stream (until idle)", f"{stream_cpu:.1f} CPU-s", f"{reference['cpu']:.1f} CPU-s"),
-        ("CPU at rest", f"{rest_pct:.2f}% of a core over {a.rest:g} s", "-"),
-        ("last message -> idle", f"{idle:.1f} s", "-"),
+        ("CPU at rest", f"{rest_pct:.2f}% of a core over {a.rest:g} s" + ("" if idle_at else " (runs still queued: not at rest)"), "-"),
+        ("last message -> idle", f"{idle:.1f} s" if idle_at else f"not idle within {deadline - last:.0f} s", "-"),
         ("LLM requests", f"{requests} ({requests / n:.3f} per message)", f"{reference['requests']}"),
         ("runs launched / failed", f"{launched} / {failed}", "-"),
         ("stranded items", f"{stranded}", "-"),
