@@ -267,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for b in backends:
         rows += run_backend(b, history, args.queries, args.pg_url)
+        for r in rows[-len(set(history.values())) - 3:]:  # progress: this back end's rows before the next one loads
+            print(f"  [{b}] {r[2]:,}-message users, {r[4]}: p50 {r[6]:.1f} ms, p95 {r[7]:.1f} ms wall; p95 CPU {r[9]:.1f} ms", file=sys.stderr)
     sizes = sorted(set(history.values()))
     print(f"\nrecall() latency, {args.queries} random questions per row after warm-up, {sum(history.values()):,} messages in the store: "
           + ", ".join(f"{sum(1 for n in history.values() if n == s):,} users x {s:,}" for s in sizes)

@@ -2,7 +2,7 @@
 markdown table of all their goals, with wall and CPU seconds and the load average before each, to stdout and
 benchmarks/out/. A benchmark fails this run only by crashing (non-zero exit); a NOT MET goal is a figure.
 
-    .venv/bin/python benchmarks/run_bench.py [--smoke] [--only recall_latency,sensor_tick]
+    .venv/bin/python benchmarks/run_bench.py [--smoke] [--only recall_latency,sensor_tick] [--args "recall_latency=--scale 0.1"]
 
 Convention (benchmarks/_report.py, discover): every benchmarks/*.py not named `_*` or `run_*` runs at smoke size
 with `--smoke` (or its module-level SMOKE_ARGS list); `make bench` runs at full size (no arguments, or its
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -57,7 +58,7 @@ def run_one(path: Path, args: list[str], log: Path) -> dict:
     goals = load_goals(goals_path)
     goals_path.unlink(missing_ok=True)
     print(f"=== {path.name}: exit {code}, {wall:.0f} s wall, {cpu:.0f} CPU-s", flush=True)
-    return dict(name=path.stem, code=code, wall=wall, cpu=cpu, load=load, goals=goals)
+    return dict(name=" ".join([path.stem, *args]), code=code, wall=wall, cpu=cpu, load=load, goals=goals)
 
 
 def summary(results: list[dict], smoke: bool, started: datetime) -> str:
@@ -82,7 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="each benchmark at its smoke size (as CI runs them)")
     ap.add_argument("--only", default="", help="comma-separated benchmark names, run in that order (default: all discovered)")
+    ap.add_argument("--args", action="append", default=[], metavar="NAME=ARGS",
+                    help="override one benchmark's arguments, e.g. --args 'recall_latency=--scale 0.1' (repeatable)")
     args = ap.parse_args(argv)
+    overrides = {}
+    for item in args.args:
+        name, sep, rest = item.partition("=")
+        if not sep:
+            ap.error(f"--args {item!r}: expected NAME=ARGS")
+        overrides[name.strip().removesuffix(".py")] = shlex.split(rest)
     only = [n.strip().removesuffix(".py") for n in args.only.split(",") if n.strip()]
     benches = [b for b in discover() if (args.smoke or b.reports) and (not only or b.path.stem in only)]
     if set(only) - {b.path.stem for b in benches}:
@@ -95,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict] = []
     text = summary(results, args.smoke, started)
     for b in benches:
-        results.append(run_one(b.path, b.smoke_args if args.smoke else b.full_args, OUT / f"{stamp}-{b.path.stem}.log"))
+        bench_args = overrides.get(b.path.stem, b.smoke_args if args.smoke else b.full_args)
+        results.append(run_one(b.path, bench_args, OUT / f"{stamp}-{b.path.stem}.log"))
         text = summary(results, args.smoke, started)
         (OUT / f"{stamp}.md").write_text(text, encoding="utf-8")  # after each: a long run stopped early keeps its rows
     print("\n" + text + f"\n(written to {OUT / f'{stamp}.md'})")
