@@ -47,9 +47,10 @@ test: install
 
 # Every benchmark at full size, one after the other (long: run it on a quiet machine); the table of
 # goals (MET / NOT MET, wall and CPU seconds, load average) goes to stdout and benchmarks/out/.
+# ONLY=a,b runs a few; ARGS='name=--flag value' gives one of them other arguments.
 bench: install
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
-	$(BIN)/python benchmarks/run_bench.py $(if $(ONLY),--only $(ONLY))
+	$(BIN)/python benchmarks/run_bench.py $(if $(ONLY),--only $(ONLY)) $(if $(ARGS),--args '$(ARGS)')
 
 # The same at smoke sizes (CI): fails only when a benchmark crashes.
 bench-smoke: install
