@@ -96,10 +96,10 @@ def synthesize(store, history: dict[str, int], seed: int = 7) -> dict:
                 at = t0 + timedelta(days=(u * 7 + s * 3) % 300, minutes=i)
                 if i % 2 == 0:
                     text = planted[(s * 10 + i) // 2 % 3] if (s < 2 and i < 6) else " ".join(rng.choices(WORDS, k=rng.randint(5, 14)))
-                    row = ("bench", f"m{mid}", f"dm/{char}/{name}", session, name, "user", "user", text, at, at.strftime("%Y-%m-%d"), now)
+                    row = ("bench", f"m{mid}", f"dm/{char}/{name}", session, name, "user", "user", text, at, at.strftime("%Y-%m-%d"), now, name)
                 else:
                     text = "That sounds " + " ".join(rng.choices(WORDS, k=rng.randint(4, 10)))
-                    row = ("bench", f"m{mid}", f"dm/{char}/{name}", session, char, "character", "assistant", text, at, at.strftime("%Y-%m-%d"), now)
+                    row = ("bench", f"m{mid}", f"dm/{char}/{name}", session, char, "character", "assistant", text, at, at.strftime("%Y-%m-%d"), now, char)
                 msg_rows.append(row)
                 ids.append(mid)
             summaries_rows.append((session, f"dm/{char}/{name}", at.strftime("%Y-%m-%d"), ids[0], ids[-1], _json(ids), _json([name, char]),
