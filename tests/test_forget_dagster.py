@@ -65,7 +65,7 @@ def test_after_forget_no_dagster_record_holds_the_users_name_or_texts(bgp_env, s
         starts = starts_of[user]
         assert any(s in before for s in starts)
 
-        run = forget_job.execute_in_process(run_config={"ops": {"forget_op": {"config": {"user": user}}}},
+        run = forget_job.execute_in_process(run_config={"ops": {"forget_op": {"config": {"user": user, "dry_run": False}}}},
                                             resources={"store": StoreResource()}, instance=instance)
         assert run.success
         after = _instance_text(instance)

@@ -10,7 +10,7 @@ from background_pipelines.cli import main
 from background_pipelines.forget import key_hash
 from background_pipelines.store import open_store
 from background_pipelines.store.schema import forget_log, messages
-from recall_seed import seed
+from recall_seed import ALICE, BOB, seed
 
 
 def test_a_pre_forget_backup_restored_elsewhere_stays_forgotten(bgp_env, store, tmp_path, monkeypatch, capsys):
@@ -33,9 +33,9 @@ def test_a_pre_forget_backup_restored_elsewhere_stays_forgotten(bgp_env, store, 
     restored = open_store(target)
     try:
         with restored.connect() as conn:
-            assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author == "alice")).scalar_one() == 0
-            assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author == "bob")).scalar_one() > 0
+            assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author == ALICE)).scalar_one() == 0
+            assert conn.execute(select(func.count()).select_from(messages).where(messages.c.author == BOB)).scalar_one() > 0
             logged = {(k, h) for k, h in conn.execute(select(forget_log.c.kind, forget_log.c.key_hash))}
-        assert ("user", key_hash("user", "alice")) in logged  # the restored store carries the log itself
+        assert ("user", key_hash("user", ALICE)) in logged  # the restored store carries the log itself
     finally:
         restored.engine.dispose()
