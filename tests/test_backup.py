@@ -191,5 +191,5 @@ def test_cli_restore_forgets_again_what_was_forgotten_after_the_backup(store, db
     assert "forget log re-applied: 1 users" in out
     target = open_store(empty_url)
     with target.connect() as conn:
-        assert conn.execute(select(messages.c.id).where(messages.c.author == "alice")).all() == []
+        assert conn.execute(select(messages.c.id).where(messages.c.author == "t:alice")).all() == []  # the user key
     target.engine.dispose()
