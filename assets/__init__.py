@@ -5,6 +5,17 @@ from __future__ import annotations
 
 import functools
 import importlib
+import pkgutil
+
+# modules of assets/ that define nothing: shared helpers, and the Dagster instance plugins dagster.yaml
+# names (instance_*), which the code location must not import (Dagster's storage modules: ~0.3 CPU-s)
+_HELPERS = ("resources", "executor", "latency", "partitions", "errors")
+
+
+def family_modules() -> list[str]:
+    """Names of the assets/ modules that expose `definitions(settings)`, in a stable order."""
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__))
+    return [n for n in names if not n.startswith(("_", "instance_")) and n not in _HELPERS]
 
 
 @functools.lru_cache(maxsize=64)

@@ -8,16 +8,17 @@ from typing import Iterator
 
 import dagster as dg
 
-from background_pipelines.llm.openai_embedder import EmbeddingRequestFailed
-from background_pipelines.llm.transport import RETRYABLE, RequestFailed
-
 
 def healable(exc: BaseException) -> bool:
     """True for failures that can pass by themselves: timeouts, rate limits, server errors, lost
     connections (HTTP or database)."""
+    # imported on a failure, not when the code location loads (httpx and the LLM client cost ~0.1 CPU-s)
     import httpx
     from sqlalchemy.exc import DisconnectionError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from background_pipelines.llm.openai_embedder import EmbeddingRequestFailed
+    from background_pipelines.llm.transport import RETRYABLE, RequestFailed
 
     if isinstance(exc, (RequestFailed, EmbeddingRequestFailed)):
         return exc.kind in RETRYABLE

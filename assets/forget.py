@@ -4,7 +4,6 @@ import dagster as dg
 from pydantic import Field
 
 from assets.errors import retry_only_healable
-from assets.instance_privacy import redact_instance
 from assets.latency import ACTION
 from assets.resources import StoreResource
 from background_pipelines.config import Settings
@@ -43,6 +42,9 @@ def forget_op(context: dg.OpExecutionContext, config: ForgetConfig, store: Store
         except ForgetError as exc:  # an unknown or ambiguous user, an unknown message id: no retry helps
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         # the store's cascade cannot reach Dagster's own storage: previews and logs that quoted them
+        # (imported here: Dagster's storage modules cost ~0.3 CPU-s at code-location load)
+        from assets.instance_privacy import redact_instance
+
         redacted = 0 if config.dry_run else redact_instance(context.instance, names, texts)
     # counts only: the user's name and texts never reach run metadata
     return dg.Output(

@@ -8,9 +8,9 @@ from pydantic import Field
 from assets._common import asset_args
 from assets.latency import ACTION, COGNITION
 from assets.resources import LLMResource, StoreResource
+from background_pipelines import graph_upkeep as upkeep  # its functions load on first call (numpy, rapidfuzz)
 from background_pipelines.backup import backup_dir_for, backup_store
 from background_pipelines.config import Settings
-from background_pipelines.graph_upkeep import decay_relations, enrich_cooccurrence, prune_graph, resolve_entities
 from background_pipelines.store.graph_upkeep import count_expired
 
 NIGHTLY, WEEKLY = "upkeep", "weekly"  # the sensors helper's nightly no-LLM job and weekly job
@@ -33,7 +33,7 @@ def definitions(settings: Settings) -> dg.Definitions:
         **asset_args(settings, group_name="graph_upkeep", latency=COGNITION, calls_llm=False, trigger=NIGHTLY, daily=False),
     )
     def graph_consolidation(store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
-        r = resolve_entities(store.store(), llm.embedder())
+        r = upkeep.resolve_entities(store.store(), llm.embedder())
         return dg.MaterializeResult(
             metadata={
                 "merges": r.merges,
@@ -59,7 +59,7 @@ def definitions(settings: Settings) -> dg.Definitions:
     )
     def graph_enrichment(store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()
-        r = enrich_cooccurrence(store.store(), factor=s.graph_decay_factor, threshold=s.graph_expire_below)
+        r = upkeep.enrich_cooccurrence(store.store(), factor=s.graph_decay_factor, threshold=s.graph_expire_below)
         return dg.MaterializeResult(
             metadata={
                 "inferred_added": r.inserted,
@@ -84,7 +84,7 @@ def definitions(settings: Settings) -> dg.Definitions:
     )
     def graph_decay(store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()
-        r = decay_relations(store.store(), factor=s.graph_decay_factor, threshold=s.graph_expire_below)
+        r = upkeep.decay_relations(store.store(), factor=s.graph_decay_factor, threshold=s.graph_expire_below)
         return dg.MaterializeResult(
             metadata={
                 "checked": r.checked,
@@ -110,7 +110,7 @@ def definitions(settings: Settings) -> dg.Definitions:
     def graph_pruning(store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()
         st = store.store()
-        r = prune_graph(st, retention_days=s.graph_retention_days)
+        r = upkeep.prune_graph(st, retention_days=s.graph_retention_days)
         return dg.MaterializeResult(
             metadata={
                 "pruned": r.pruned,

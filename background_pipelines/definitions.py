@@ -15,8 +15,6 @@ import dagster as dg
 from background_pipelines.config import Settings
 from background_pipelines.history import resolve_start
 
-_PACKAGES = ("assets", "sensors")
-
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     # The day partitions start at the store's earliest message (unless BGP_START_DATE is set), read
@@ -28,19 +26,20 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     from assets.executor import default_executor
     from assets.resources import default_resources
 
+    import assets
+    import sensors
+
     parts: list[dg.Definitions] = []
-    for package_name in _PACKAGES:
-        package = importlib.import_module(package_name)
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-            if info.name.startswith("_") or info.name in ("resources", "executor"):
-                continue
-            if package_name == "assets":  # shared with sensors/jobs.py's catalog: built once
-                built = package.module_definitions(info.name, settings)
-            else:
-                build = getattr(importlib.import_module(f"{package_name}.{info.name}"), "definitions", None)
-                built = build(settings) if build is not None else None
-            if built is not None:
-                parts.append(built)
+    for name in assets.family_modules():  # shared with sensors/jobs.py's catalog: built once
+        built = assets.module_definitions(name, settings)
+        if built is not None:
+            parts.append(built)
+    for info in sorted(pkgutil.iter_modules(sensors.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        build = getattr(importlib.import_module(f"sensors.{info.name}"), "definitions", None)
+        if build is not None:
+            parts.append(build(settings))
     # the Definitions-level executor also runs the UI's Materialize and backfills of the implicit asset job
     parts.append(dg.Definitions(resources=default_resources(), executor=default_executor(settings)))
     return dg.Definitions.merge(*parts)

@@ -55,15 +55,23 @@ def main() -> int:
     home = tmp / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BGP_", "DAGSTER_"))}
+    # bytecode caches as an installed package has them (pip compiles site-packages; the project's own
+    # modules are compiled at their first import): a PYTHONDONTWRITEBYTECODE environment would add the
+    # compilation of ~90 project modules to every process. The caches go to a temporary prefix, not
+    # the worktree; the figure without the project's caches is printed too.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BGP_", "DAGSTER_", "PYTHONDONTWRITEBYTECODE"))}
     env.update(DAGSTER_HOME=str(home), BGP_HOME=str(tmp / "bgp"), BGP_DATABASE_URL=f"sqlite:///{tmp / 'store.db'}",
-               BGP_EMBEDDING_BACKEND="hashing")
+               BGP_EMBEDDING_BACKEND="hashing", PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
     py, dagster = sys.executable, str(Path(sys.executable).parent / "dagster")
     cpu_of([str(Path(sys.executable).parent / "bgp"), "demo-data"], env)
     day = "2026-11-03"  # a demo-world day with conversations on it
     empty = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d")  # the last partition: no messages
 
+    nocache = {k: v for k, v in env.items() if k != "PYTHONPYCACHEPREFIX"}
+    cold = cpu_of([py, "-c", "import background_pipelines.definitions"], {**nocache, "PYTHONDONTWRITEBYTECODE": "1"})
+    cpu_of([py, "-c", "import background_pipelines.definitions"], env)  # compiles the project's modules once
     imports = [cpu_of([py, "-c", "import background_pipelines.definitions"], env) for _ in range(repeat)]
+    bare = [cpu_of([py, "-c", "import dagster"], env) for _ in range(repeat)]
     noop = [cpu_of([dagster, "job", "execute", "-m", "background_pipelines.definitions", "-j", "knowledge_job",
                     "--tags", json.dumps({"dagster/partition": empty})], env) for _ in range(repeat)]
     ui_day = []
@@ -75,7 +83,9 @@ def main() -> int:
     load = os.getloadavg()
     print(f"\nCPU seconds, median of {repeat}, fresh process each; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n")
     print(markdown_table(["what", "CPU-s"], [
-        ("import background_pipelines.definitions (python -c)", f"{med(imports):.2f}"),
+        ("import background_pipelines.definitions (python -c, bytecode cached)", f"{med(imports):.2f}"),
+        ("  the same under PYTHONDONTWRITEBYTECODE=1 (the project's modules compiled in every process; once)", f"{cold:.2f}"),
+        ("  of which `import dagster` alone (python -c; the floor)", f"{med(bare):.2f}"),
         (f"a run launch with nothing to do (dagster job execute knowledge_job, empty day {empty})", f"{med(noop):.2f}"),
         (f"UI-style materialization of demo day {day}: the six message-level assets (dagster asset materialize, force)",
          f"{med(ui_day):.2f}"),

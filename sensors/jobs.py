@@ -8,7 +8,6 @@ a job with nothing to select is not defined, so its sensor or schedule disappear
 from __future__ import annotations
 
 import functools
-import pkgutil
 from dataclasses import dataclass
 
 import dagster as dg
@@ -61,10 +60,8 @@ def asset_catalog(settings: Settings) -> dict[str, tuple[dict, object]]:
     import assets
 
     catalog: dict[str, tuple[dict, object]] = {}
-    for info in sorted(pkgutil.iter_modules(assets.__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or info.name in ("resources", "latency", "partitions"):
-            continue
-        built = assets.module_definitions(info.name, settings)
+    for name in assets.family_modules():
+        built = assets.module_definitions(name, settings)
         if built is None:
             continue
         for a in built.assets or []:

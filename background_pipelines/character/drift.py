@@ -9,9 +9,7 @@ import hashlib
 import json
 import math
 from datetime import datetime, timedelta
-from typing import Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Sequence
 
 from background_pipelines.character.lexicon import style_stats
 from background_pipelines.character.material import NOT_OVER, active_characters, catch_up, check_selection, split_by_day_over
@@ -19,6 +17,9 @@ from background_pipelines.character.result import StepResult, md_table
 from background_pipelines.store import character as cstore
 from background_pipelines.store import ledger
 from background_pipelines.store.engine import Store
+
+if TYPE_CHECKING:  # numpy is imported where vectors are compared: the code location loads this module
+    import numpy as np
 
 STAGE = "drift_observations"
 VERSION = "drift-v1"
@@ -35,11 +36,15 @@ _RATES = {"emoji_rate": "emoji rate", "question_rate": "question rate", "exclama
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     n = float(np.linalg.norm(v))
     return v / n if n > 0 else v
 
 
 def _cos_distance(a: np.ndarray, b: np.ndarray) -> float:
+    import numpy as np
+
     return round(float(1.0 - np.dot(_unit(a), _unit(b))), 6)
 
 

@@ -1,20 +1,26 @@
 """Message-level cognition: scoring and pins, embeddings, session summaries, fact extraction, the
 temporal knowledge graph and relationship scores. Engine functions only; no Dagster here."""
 
-from background_pipelines.cognition.embedding import embed_messages
-from background_pipelines.cognition.facts import extract_facts
-from background_pipelines.cognition.graph import update_knowledge_graph
-from background_pipelines.cognition.relationships import update_relationship_scores
-from background_pipelines.cognition.result import StageResult
-from background_pipelines.cognition.scoring import score_messages
-from background_pipelines.cognition.summaries import summarize_sessions
+import importlib
 
-__all__ = [
-    "StageResult",
-    "score_messages",
-    "embed_messages",
-    "summarize_sessions",
-    "extract_facts",
-    "update_knowledge_graph",
-    "update_relationship_scores",
-]
+# name -> submodule, imported on first use: the code location imports this package for StageResult
+# and must not pay for numpy and every stage's dependencies when it loads
+_LAZY = {
+    "StageResult": "result",
+    "score_messages": "scoring",
+    "embed_messages": "embedding",
+    "summarize_sessions": "summaries",
+    "extract_facts": "facts",
+    "update_knowledge_graph": "graph",
+    "update_relationship_scores": "relationships",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
 from background_pipelines.cognition.result import StageResult, as_days, md_table, per_day
 from background_pipelines.config import Settings
 from background_pipelines.store import ledger
@@ -61,6 +59,8 @@ def embed_messages(
             continue
         ok_ids.extend(batch_ids)
     if ok_ids:  # one save per range: the index's model check scans the index once, not per batch
+        import numpy as np  # here, not at module load: the code location imports this module
+
         save_embeddings(store, "message", ok_ids, np.vstack(blocks), embedder.model_id, force=force)
         ledger.mark(store, STAGE, stage_version, [str(x) for x in ok_ids], ledger.DONE, run_id=run_id)
     for x in ok_ids:

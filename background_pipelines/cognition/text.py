@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+")
 _SENT = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -83,6 +81,8 @@ def sentences(text: str) -> list[str]:
 
 def centrality(docs: list[list[str]]) -> list[float]:
     """TF-IDF cosine centrality of each token list against the others, scaled to 0..1."""
+    import numpy as np  # here, not at module load: the code location imports this module
+
     n = len(docs)
     if n == 0:
         return []

@@ -1,21 +1,29 @@
 """Knowledge-graph upkeep, free of Dagster: entity consolidation (with unmerge), co-occurrence
 enrichment, decay with soft expiry, and weekly pruning."""
 
-from background_pipelines.graph_upkeep.consolidation import ConsolidationResult, resolve_entities
-from background_pipelines.graph_upkeep.decay import DecayResult, decay_relations
-from background_pipelines.graph_upkeep.enrichment import EnrichmentResult, enrich_cooccurrence
-from background_pipelines.graph_upkeep.pruning import PruneResult, prune_graph
-from background_pipelines.graph_upkeep.unmerge import UnmergeError, unmerge
+import importlib
 
-__all__ = [
-    "resolve_entities",
-    "ConsolidationResult",
-    "unmerge",
-    "UnmergeError",
-    "enrich_cooccurrence",
-    "EnrichmentResult",
-    "decay_relations",
-    "DecayResult",
-    "prune_graph",
-    "PruneResult",
-]
+# name -> submodule, imported on first use: the code location loads this package, and consolidation
+# brings numpy and rapidfuzz that only a run needs
+_LAZY = {
+    "resolve_entities": "consolidation",
+    "ConsolidationResult": "consolidation",
+    "unmerge": "unmerge",
+    "UnmergeError": "unmerge",
+    "enrich_cooccurrence": "enrichment",
+    "EnrichmentResult": "enrichment",
+    "decay_relations": "decay",
+    "DecayResult": "decay",
+    "prune_graph": "pruning",
+    "PruneResult": "pruning",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
