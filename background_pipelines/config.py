@@ -192,6 +192,11 @@ class Settings:
     # celery executor's broker and result backend (e.g. redis://redis:6379/0); may hold a password
     celery_broker_url: Secret = field(default_factory=lambda: Secret(None))
     celery_backend_url: Secret = field(default_factory=lambda: Secret(None))
+    # lore digest: chunk size of a document, chunks of each document one run digests (lore/)
+    lore_chunk_chars: int = 2000
+    lore_slice_chunks: int = 4
+    # hub organisation: an entity with at least this many current relations is a hub (hubs.py)
+    hub_degree_threshold: int = 25
 
     @property
     def llm_backend(self) -> str:
@@ -286,4 +291,7 @@ class Settings:
             executor=_choice(env, "BGP_EXECUTOR", "in_process", ("in_process", "multiprocess", "celery", "k8s")),
             celery_broker_url=Secret(_str(env, "BGP_CELERY_BROKER_URL", None)),
             celery_backend_url=Secret(_str(env, "BGP_CELERY_BACKEND_URL", None)),
+            lore_chunk_chars=_num(env, "BGP_LORE_CHUNK_CHARS", 2000, int),
+            lore_slice_chunks=_num(env, "BGP_LORE_SLICE_CHUNKS", 4, int),
+            hub_degree_threshold=_num(env, "BGP_HUB_DEGREE_THRESHOLD", 25, int),
         )

@@ -399,6 +399,13 @@ def _by_convention(table_name: str) -> Callable:
     return apply
 
 
+def _lore_sources(conn, scope: Scope) -> None:
+    """Provenance rows of lore facts this forget deleted (lore/: document offsets, no user text)."""
+    table = metadata.tables["lore_fact_sources"]
+    n = sum(conn.execute(delete(table).where(table.c.fact_id.in_(chunk))).rowcount or 0 for chunk in _chunks(sorted(scope.gone("facts"))))
+    scope.count("lore_fact_sources", DELETE, n)
+
+
 register("facts", _facts, "user's facts deleted; others citing forgotten messages trimmed (deleted if none left)", order=10)
 register("summaries", _summaries, "summaries that drew on the messages or the user deleted; their sessions re-derived", order=15)
 register("relations", _relations, "relations touching the user's entity deleted; others trimmed (deleted if no source left)", order=20)
@@ -417,6 +424,8 @@ register("messages", _messages, "the messages deleted (FTS triggers drop them fr
 exempt("characters", "personas written by operators, not derived from users' messages")
 exempt("llm_usage", "token and cost totals per day, task and model: counts only")
 exempt("backups", "a catalogue of backup files (path, size, checksum); the files are not rewritten, see forget_log")
+register("lore_fact_sources", _lore_sources, "provenance rows of deleted facts deleted", order=12)
+exempt("lore_documents", "character background documents written by operators (`bgp lore add`), not derived from users' messages")
 exempt("forget_log", "hashes of forgotten keys and row counts, never names or text")
 
 

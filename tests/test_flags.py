@@ -20,9 +20,10 @@ EXPECTED_REMOVED = {
     "ENABLE_DREAM_SEQUENCES": dict(assets={"dreams"}, jobs=set(), sensors=set(), schedules=set()),
     "ENABLE_GOAL_STRATEGIST": dict(assets={"goal_strategies"}, jobs=set(), sensors=set(), schedules=set()),
     "BGP_CHAT_LLM_ENABLED": dict(
-        assets={"session_summaries", "extracted_facts", "knowledge_graph"} | COGNITION_LLM,
-        jobs={"summaries_job", "knowledge_job", "reflections_job", "insights_job", "nightly_job", "channel_summaries_job"},
-        sensors={"reflections_sensor", "insights_sensor"},
+        assets={"session_summaries", "extracted_facts", "knowledge_graph", "lore_digest"} | COGNITION_LLM,
+        jobs={"summaries_job", "knowledge_job", "reflections_job", "insights_job", "nightly_job", "channel_summaries_job",
+              "lore_digest_job"},
+        sensors={"reflections_sensor", "insights_sensor", "lore_digest_sensor"},
         schedules={"nightly_schedule", "channel_summaries_schedule"},
     ),
 }

@@ -356,3 +356,10 @@ def update_knowledge_graph(
         if r.processed:  # the graph changes are the run's (users span days): each day shows them with its counts
             r.preview = preview
     return total
+
+
+def refold_user(store: Store, user: str, items: Sequence[str] = (), *, version: str = VERSION, run_id: str | None = None) -> dict:
+    """Recompute one user's (or character's) relations from all their facts now, ledgering `items`
+    (`fact:ID`) done: for writers of facts outside the day partitions (lore documents, lore/digest.py)."""
+    counters, _lines = g.with_retries(lambda: _fold_user(store, user, list(items), version, run_id))
+    return counters

@@ -523,3 +523,38 @@ channel_summaries = Table(
     UniqueConstraint("channel", "window_end", name="uq_channel_summaries_channel_end"),
     Index("ix_channel_summaries_day", "day"),
 )
+
+# -- lore digest (migration lore_digest): character background documents folded into facts --------
+
+lore_documents = Table(
+    "lore_documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("character", String(255), nullable=False),
+    Column("name", String(512), nullable=False),  # the file name given to `bgp lore add`: the key per character
+    Column("text", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),  # +1 whenever the text changes: its old contributions are replaced
+    Column("chunk_chars", Integer, nullable=False),  # the chunk size the document was cut with
+    Column("chunks", JSON, nullable=False),  # [[start, end], ...] character offsets of each chunk
+    Column("cursor", Integer, nullable=False),  # index of the first chunk not yet digested
+    Column("status", String(16), nullable=False),  # pending | done
+    Column("added_at", DateTime, nullable=False),  # when this revision was added: its facts' valid time
+    Column("digested_at", DateTime),
+    UniqueConstraint("character", "name", name="uq_lore_documents_character_name"),
+)
+
+lore_fact_sources = Table(
+    "lore_fact_sources",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_id", Integer, ForeignKey("lore_documents.id", ondelete="CASCADE"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("chunk", Integer, nullable=False),
+    Column("start", Integer, nullable=False),  # character offset of the sentence stating the fact
+    Column("end", Integer, nullable=False),
+    Column("fact_id", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("document_id", "fact_id", "start", name="uq_lore_fact_sources"),
+    Index("ix_lore_fact_sources_fact", "fact_id"),
+)
