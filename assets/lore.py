@@ -11,7 +11,7 @@ from assets._common import asset_args, materialize_result
 from assets.latency import COGNITION
 from assets.resources import LLMResource, StoreResource
 from background_pipelines.config import Settings
-from background_pipelines.lore import VERSION, digest_lore
+from background_pipelines.lore import VERSION
 
 TRIGGER = "lore"  # sensors/lore.py builds lore_digest_job from the assets tagged with it
 
@@ -38,6 +38,8 @@ def definitions(settings: Settings) -> dg.Definitions:
         **asset_args(settings, group_name="knowledge", latency=COGNITION, calls_llm=True, trigger=TRIGGER, daily=False, version=VERSION),
     )
     def lore_digest(context: dg.AssetExecutionContext, config: LoreDigestConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
+        from background_pipelines.lore.digest import digest_lore  # at run time: the code location loads light
+
         s = store.store()
         result = digest_lore(
             s, llm.gateway(s), slice_chunks=config.slice_chunks or store.settings().lore_slice_chunks,

@@ -426,6 +426,8 @@ exempt("llm_usage", "token and cost totals per day, task and model: counts only"
 exempt("backups", "a catalogue of backup files (path, size, checksum); the files are not rewritten, see forget_log")
 register("lore_fact_sources", _lore_sources, "provenance rows of deleted facts deleted", order=12)
 exempt("lore_documents", "character background documents written by operators (`bgp lore add`), not derived from users' messages")
+exempt("classification_experiments", "experiment parameters, counts and accuracy over an operator's labelled file")
+exempt("classification_results", "lines of an operator-supplied labelled file (not messages of the store) and their predictions")
 exempt("forget_log", "hashes of forgotten keys and row counts, never names or text")
 
 

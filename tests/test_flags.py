@@ -9,6 +9,9 @@ import pytest
 from background_pipelines.config import Settings
 from background_pipelines.definitions import build_definitions
 
+# user-initiated analysis asks the LLM (or its offline stand-in): left out with it
+ANALYSIS = {"classification_experiment", "analysis_proposals"}
+ANALYSIS_JOBS = {"classification_experiment_job", "analysis_run_job"}
 COGNITION_LLM = {"reflections", "insights", "diaries", "dreams", "goal_strategies", "gossip", "channel_summaries"}
 
 # flag -> what must disappear (intersected with what exists with every flag on: assets still being
@@ -20,9 +23,9 @@ EXPECTED_REMOVED = {
     "ENABLE_DREAM_SEQUENCES": dict(assets={"dreams"}, jobs=set(), sensors=set(), schedules=set()),
     "ENABLE_GOAL_STRATEGIST": dict(assets={"goal_strategies"}, jobs=set(), sensors=set(), schedules=set()),
     "BGP_CHAT_LLM_ENABLED": dict(
-        assets={"session_summaries", "extracted_facts", "knowledge_graph", "lore_digest"} | COGNITION_LLM,
+        assets={"session_summaries", "extracted_facts", "knowledge_graph", "lore_digest"} | COGNITION_LLM | ANALYSIS,
         jobs={"summaries_job", "knowledge_job", "reflections_job", "insights_job", "nightly_job", "channel_summaries_job",
-              "lore_digest_job"},
+              "lore_digest_job"} | ANALYSIS_JOBS,
         sensors={"reflections_sensor", "insights_sensor", "lore_digest_sensor"},
         schedules={"nightly_schedule", "channel_summaries_schedule"},
     ),

@@ -25,8 +25,7 @@ from background_pipelines.store import lore as lore_store
 from background_pipelines.store.engine import Store
 from background_pipelines.store.facts import insert_facts
 
-STAGE = "lore_digest"
-VERSION = "lore-v1"  # also facts.version of lore facts (store/lore.py relies on the "lore-" prefix)
+from background_pipelines.lore import STAGE, VERSION  # noqa: E402  (declared once, in the package)
 DEFAULT_SLICE_CHUNKS = 4
 
 

@@ -558,3 +558,41 @@ lore_fact_sources = Table(
     UniqueConstraint("document_id", "fact_id", "start", name="uq_lore_fact_sources"),
     Index("ix_lore_fact_sources_fact", "fact_id"),
 )
+
+# -- classification experiments (migration lore_experiments): a labelled set classified by topic -----
+
+classification_experiments = Table(
+    "classification_experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, unique=True),  # one experiment per Dagster run (a retry resumes it)
+    Column("name", String(255), nullable=False),
+    Column("dataset", String(1024), nullable=False),
+    Column("dataset_sha256", String(64), nullable=False),
+    Column("topics", JSON, nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("prompt_version", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # running | succeeded | failed
+    Column("total", Integer, nullable=False),
+    Column("classified", Integer, nullable=False),
+    Column("correct", Integer, nullable=False),
+    Column("accuracy", Float),
+    Column("confusion", JSON, nullable=False),  # {true label: {predicted label: count}}
+    Column("error", Text),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+)
+
+classification_results = Table(
+    "classification_results",
+    metadata,
+    Column("experiment_id", Integer, ForeignKey("classification_experiments.id", ondelete="CASCADE"), primary_key=True),
+    Column("line", Integer, primary_key=True),  # line of the labelled file (the item's key)
+    Column("text", Text, nullable=False),
+    Column("label", String(255), nullable=False),
+    Column("predicted", String(255)),
+    Column("confidence", Float),
+    Column("status", String(16), nullable=False),  # done | failed
+    Column("error", Text),
+)
