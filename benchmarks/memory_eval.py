@@ -444,8 +444,8 @@ to of in on at for with and or but so if not no yes what when where who why how 
 like really really lol haha ok okay oh um uh im its dont u ur can could would should will about up out get got""".split())
 
 
-def chitchat_samples(n: int, sessions: int = 20, per_sample: int = 60) -> list[Sample]:
-    """Real long conversations: the `n` pairs of people of the chitchat-dataset package who talked most
+def chitchat_samples(n: int, sessions: int = 20, per_sample: int = 60, offset: int = 0) -> list[Sample]:
+    """Real long conversations: the `n` pairs (after the first `offset`) of people of the chitchat-dataset package who talked most
     often, each pair's first `sessions` conversations in time order as sessions (real text, speakers and
     timestamps; each message group one turn). Questions are honest and need no writing: a real question
     one of them asked (a turn with '?' and at least three content words) is taken OUT of the
@@ -461,13 +461,13 @@ def chitchat_samples(n: int, sessions: int = 20, per_sample: int = 60) -> list[S
         senders = frozenset(m.get("sender") for g in groups for m in g)
         if len(senders) == 2 and groups:
             by_pair[senders].append(groups)
-    pairs = sorted(by_pair, key=lambda p: (-len(by_pair[p]), sorted(p)))[:n]
+    pairs = sorted(by_pair, key=lambda p: (-len(by_pair[p]), sorted(p)))[offset : offset + n]
     out = []
     for j, pair in enumerate(pairs):
         chats = sorted(by_pair[pair], key=lambda gs: gs[0][0].get("timestamp", ""))[:sessions]
         first = chats[0][0][0]["sender"]
         names = {first: "Robin", next(x for x in pair if x != first): "Quinn"}  # user, character
-        s = Sample(f"chitchat-{j}", "Robin", "Quinn", [], [])
+        s = Sample(f"chitchat-{offset + j}", "Robin", "Quinn", [], [])
         asked: list[tuple[int, list[dict]]] = []
         for n_s, groups in enumerate(chats, start=1):
             rows = []

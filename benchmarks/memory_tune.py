@@ -1,16 +1,18 @@
-"""Measure recall's turn-fusion weights instead of guessing them: gather every question's per-mode turn
-rankings once (memory_eval.py's stores: generated seed 0 and the demo world to tune, generated seed 1
-held out), then search the grid of weights, neighbour share, temporal and speaker boosts (coordinate search)
-for the best macro recall@10 over categories. Prints the best settings, the current ones and both
-on the held-out set, and what each signal adds.
+"""Measure recall's turn-fusion weights instead of guessing them, on data of several kinds, and check them
+on data never tuned on. Every question's per-mode turn rankings are gathered once per set (memory_eval.py's
+stores); a coordinate search over the grid below picks the settings with the best mean over the TUNING
+sets of macro recall@10 over categories, refusing any setting that falls below full text alone (the
+database's BM25) on a tuning set. Tuning sets: memory_gen.py seed 0, the demo world, and real human chat
+(chitchat-dataset pairs 3-4). HELD-OUT sets (never tuned on): memory_gen_heldout.py, memory_gen.py seed 1,
+chitchat-dataset pairs 1-2. Prints per set: full text alone, current, best; per speaker; what each signal
+adds; goals through benchmarks/_report.py.
 
-    .venv/bin/python benchmarks/memory_tune.py [--embedder hashing|sentence-transformers] [--smoke]
+    .venv/bin/python benchmarks/memory_tune.py [--embedder hashing|sentence-transformers] [--smoke] [--cache FILE]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import pickle
@@ -22,10 +24,13 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+BENCH_ARGS = ["--embedder", "sentence-transformers"]
 GRID = {  # full text's weight is 1: only ratios matter
     "vectors": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0),
-    "facts": (0.0, 0.25, 0.5, 1.0),
+    "facts": (0.0, 0.1, 0.25, 0.5, 1.0),
+    "fact_vectors": (0.0, 0.1, 0.25, 0.5, 1.0),
     "summaries": (0.0, 0.1, 0.2, 0.5),
     "graph": (0.0, 0.25, 0.5, 1.0),
     "neighbour": (0.0, 0.1, 0.2, 0.3, 0.4, 0.6),
@@ -35,8 +40,8 @@ GRID = {  # full text's weight is 1: only ratios matter
 }
 
 
-def gather(samples_and_stores, settings_for) -> list[tuple[str, object, set[int]]]:
-    """[(category, Signals, evidence message ids)] for every question."""
+def gather(samples_and_stores, settings_for) -> list[tuple[str, object, dict[int, str]]]:
+    """[(category, Signals, {evidence message id: speaker role})] for every question."""
     from background_pipelines.recall.api import turn_signals
 
     from memory_eval import CATEGORIES
@@ -46,11 +51,11 @@ def gather(samples_and_stores, settings_for) -> list[tuple[str, object, set[int]
         by_dia = {t.dia_id: t for t in s.turns}
         for q in s.questions:
             sig = turn_signals(s.user, q.text, s.character, store=store, settings=settings_for(store), k=25)
-            out.append((f"{q.category} {CATEGORIES.get(q.category, '?')}", sig, {by_dia[d].message_id for d in q.evidence}))
+            out.append((f"{q.category} {CATEGORIES.get(q.category, '?')}", sig, {by_dia[d].message_id: by_dia[d].role for d in q.evidence}))
     return out
 
 
-MODES = ("fulltext", "vectors", "facts", "summaries", "graph")
+MODES = ("fulltext", "vectors", "facts", "fact_vectors", "summaries", "graph")
 
 
 def compile_questions(questions) -> list[tuple]:
@@ -64,7 +69,7 @@ def compile_questions(questions) -> list[tuple]:
     out = []
     for cat, sig, ev in questions:
         if sig is None or not sig.turns:
-            out.append((cat, None, None, None, None, len(ev), None))
+            out.append((cat, None, None, None, None, len(ev), None, list(ev.values())))
             continue
         ids = list(sig.turns)
         pos = {m: i for i, m in enumerate(ids)}
@@ -80,18 +85,24 @@ def compile_questions(questions) -> list[tuple]:
         when = np.array([sig.temporal and says_when(sig.turns[m]["text"]) for m in ids], dtype=float)
         is_ev = np.array([m in ev for m in ids], dtype=bool)
         named = np.array([sig.turns[m]["author"].lower() in sig.named for m in ids], dtype=float)
-        out.append((cat, rr, nb_a, when, is_ev, len(ev), named))
+        roles = [ev[m] for m in ids if m in ev]  # the speaker of each evidence turn among the candidates, in order
+        out.append((cat, rr, nb_a, when, is_ev, len(ev), named, list(ev.values()), np.array([ev.get(m, "") for m in ids])))
     return out
 
 
-def score(compiled, params: dict) -> tuple[float, dict[str, float]]:
-    """(macro recall@10 over categories, {category: recall@10})."""
+def score(compiled, params: dict, detail: bool = False):
+    """Macro recall@10 over categories; with `detail`, (macro, {group: recall@10}) where groups are the
+    categories, "all", "said by user" and "said by character"."""
     import numpy as np
 
-    w = np.array([1.0, params["vectors"], params["facts"], params["summaries"], params["graph"]])
+    w = np.array([1.0] + [params[m] for m in MODES[1:]])
     found, total = defaultdict(int), defaultdict(int)
-    for cat, rr, nb, when, is_ev, n_ev, named in compiled:
+    for cat, rr, nb, when, is_ev, n_ev, named, ev_roles, *rest in compiled:
+        groups = [cat, "all"]
         total[cat] += n_ev
+        total["all"] += n_ev
+        for role in ev_roles:
+            total[f"said by {role}"] += 1
         if rr is None:
             continue
         base = w @ (1.0 / (params["rrf_k"] + rr))
@@ -99,9 +110,32 @@ def score(compiled, params: dict) -> tuple[float, dict[str, float]]:
         s = base + params["neighbour"] * np.maximum(padded[nb[:, 0]], padded[nb[:, 1]])
         s = s * (1.0 + params["temporal"] * when) * (1.0 + params["speaker"] * named)
         order = np.lexsort((np.arange(len(s)), -s))[:10]
-        found[cat] += int(is_ev[order][s[order] > 0].sum())
-    per = {c: found[c] / total[c] for c in total}
-    return sum(per.values()) / max(1, len(per)), per
+        order = order[s[order] > 0]
+        hit = int(is_ev[order].sum())
+        for g in groups:
+            found[g] += hit
+        if detail and rest:
+            for role in rest[0][order][is_ev[order]]:
+                found[f"said by {role}"] += 1
+    cats = [c for c in total if c[0].isdigit()]
+    macro = sum(found[c] / total[c] for c in cats) / max(1, len(cats))
+    if not detail:
+        return macro
+    return macro, {g: found[g] / total[g] for g in total}
+
+
+def fulltext_only(params: dict) -> dict:
+    """The database's BM25 ranking alone: every other signal off."""
+    return {**params, **{m: 0.0 for m in MODES[1:]}, "neighbour": 0.0, "temporal": 0.0, "speaker": 0.0}
+
+
+def objective(sets: dict[str, list], params: dict, floors: dict[str, float]) -> float:
+    """Mean over the tuning sets of macro recall@10; -1 when a set falls below its full-text-alone figure
+    (fusion must never do worse than BM25 alone on any kind of data it was shown)."""
+    got = {name: score(q, params) for name, q in sets.items()}
+    if any(got[n] < floors[n] - 1e-9 for n in sets):
+        return -1.0
+    return sum(got.values()) / max(1, len(got))
 
 
 def build(tmp: Path, name: str, samples=None, demo: bool = False):
@@ -131,6 +165,36 @@ def build(tmp: Path, name: str, samples=None, demo: bool = False):
     return out, settings
 
 
+def _sets(args, tmp: Path) -> tuple[dict, dict]:
+    """({tuning set: compiled questions}, {held-out set: compiled questions})."""
+    from memory_eval import chitchat_samples, read_samples
+    from memory_gen import generate
+    from memory_gen_heldout import generate as generate_heldout
+
+    n, sessions = (1, 4) if args.smoke else (2, 20)
+
+    def from_json(name: str, data):
+        path = tmp / f"{name}.json"
+        path.write_text(json.dumps(data))
+        return read_samples(str(path))
+
+    def compiled(name: str, samples=None, demo: bool = False):
+        sets, settings = build(tmp, name.replace(" ", "_").replace("(", "").replace(")", ""), samples, demo=demo)
+        print(f"  gathered {name}: {sum(len(s.questions) for _, s in sets)} questions", flush=True)
+        return compile_questions(gather(sets, lambda store: settings))
+
+    tune = {"generated seed 0": compiled("generated seed 0", from_json("gen0", generate(0, n, sessions)))}
+    if not args.smoke:
+        tune["demo"] = compiled("demo", demo=True)
+    tune["chitchat pairs 3-4 (real)"] = compiled("chitchat pairs 3-4 (real)", chitchat_samples(2 if not args.smoke else 1, offset=2,
+                                                                                              sessions=sessions))
+    held = {"held-out generator": compiled("held-out generator", from_json("held", generate_heldout(0, n, sessions))),
+            "generated seed 1": compiled("generated seed 1", from_json("gen1", generate(1, n, sessions))),
+            "chitchat pairs 1-2 (real)": compiled("chitchat pairs 1-2 (real)", chitchat_samples(2 if not args.smoke else 1,
+                                                                                              sessions=sessions))}
+    return tune, held
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--embedder", default="hashing")
@@ -143,62 +207,61 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from background_pipelines.recall import turns
 
-        from memory_eval import read_samples
-        from memory_gen import generate
+        from benchmarks._report import Report
 
-        def gen(seed: int):
-            n, sessions = (1, 4) if args.smoke else (2, 20)
-            path = tmp / f"gen{seed}.json"
-            path.write_text(json.dumps(generate(seed, n, sessions)))
-            return read_samples(str(path))
-
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         cache = Path(args.cache) if args.cache else None
         if cache and cache.exists():
             with open(cache, "rb") as fh:
-                tune_q, held_q = pickle.load(fh)
+                tune, held = pickle.load(fh)
         else:
-            tune_sets, settings = build(tmp, "tune", gen(0))
-            if not args.smoke:
-                demo, _ = build(tmp, "demo", demo=True)
-                tune_sets += demo
-            held, _ = build(tmp, "held", gen(1))
-            settings_for = lambda store: settings  # noqa: E731  (one embedder; the store is passed per call)
-            tune_q = compile_questions(gather(tune_sets, settings_for))
-            held_q = compile_questions(gather(held, settings_for))
+            tune, held = _sets(args, tmp)
             if cache:
                 with open(cache, "wb") as fh:
-                    pickle.dump((tune_q, held_q), fh)
-        print(f"memory tune: embedder {args.embedder}; {len(tune_q)} tuning questions (generated seed 0"
-              f"{' + demo world' if not args.smoke else ''}), {len(held_q)} held out (generated seed 1); "
-              f"built in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()[0]:.2f}")
+                    pickle.dump((tune, held), fh)
+        print(f"memory tune: embedder {args.embedder}; tuning sets {', '.join(f'{k} ({len(v)} q)' for k, v in tune.items())}; "
+              f"held out {', '.join(f'{k} ({len(v)} q)' for k, v in held.items())}; gathered in {time.process_time() - cpu0:.0f} CPU s; "
+              f"load {os.getloadavg()[0]:.2f}")
         cur = turns.settings_for(args.embedder)
-        current = {**{m: cur["weights"][m] for m in ("vectors", "facts", "summaries", "graph")},
+        current = {**{m: cur["weights"].get(m, 0.0) for m in MODES[1:]},
                    "neighbour": cur["neighbour"], "temporal": cur["temporal"], "speaker": cur["speaker"], "rrf_k": cur["k_rrf"]}
-        # coordinate search over the grid's values from the current settings (a full grid is ~30k settings)
-        best, best_score = dict(current), score(tune_q, current)[0]
-        for _ in range(3):
+        floors = {n: score(q, fulltext_only(current)) for n, q in tune.items()}
+        # coordinate search over the grid's values from the current settings (a full grid is ~100k settings)
+        best = dict(current)
+        best_score = objective(tune, best, floors)
+        for _ in range(4):
             changed = False
             for name, values in GRID.items():
                 for v in values:
                     trial = {**best, name: v}
-                    got = score(tune_q, trial)[0]
+                    got = objective(tune, trial, floors)
                     if got > best_score + 1e-9:
                         best, best_score, changed = trial, got, True
             if not changed:
                 break
-        print(f"{'settings':<100} {'tune macro@10':>13} {'held macro@10':>13}")
-        for label, params in (("current", current), ("best", best)):
-            print(f"{label + ' ' + json.dumps(params):<100} {score(tune_q, params)[0]:>13.3f} {score(held_q, params)[0]:>13.3f}")
-        for name in GRID:  # how much each signal matters: the best settings without it
+        all_sets = {**{f"tune: {k}": v for k, v in tune.items()}, **{f"held out: {k}": v for k, v in held.items()}}
+        print(f"\nbest: {json.dumps(best)}\ncurrent: {json.dumps(current)}\n")
+        print(f"{'set':<36} {'BM25 alone':>10} {'current':>8} {'best':>8} | best per speaker (user / character)")
+        for name, q in all_sets.items():
+            ft, cu = score(q, fulltext_only(current)), score(q, current)
+            bm, det = score(q, best, detail=True)
+            print(f"{name:<36} {ft:>10.3f} {cu:>8.3f} {bm:>8.3f} | {det.get('said by user', 0):.3f} / {det.get('said by character', 0):.3f}")
+        print(f"\n{'without one signal (best settings)':<36} " + " ".join(f"{n[:18]:>18}" for n in all_sets))
+        for name in GRID:
             if best[name] and name != "rrf_k":
                 off = {**best, name: 0.0}
-                print(f"{'  best without ' + name:<100} {score(tune_q, off)[0]:>13.3f} {score(held_q, off)[0]:>13.3f}")
-        print("per category (held out), best:", {c: round(v, 3) for c, v in sorted(score(held_q, best)[1].items())})
-        print("per category (held out), current:", {c: round(v, 3) for c, v in sorted(score(held_q, current)[1].items())})
+                print(f"{'  - ' + name:<36} " + " ".join(f"{score(q, off):>18.3f}" for q in all_sets.values()))
+        report = Report("memory_tune")
+        for name, q in held.items():
+            ft, bm, cu = score(q, fulltext_only(best)), score(q, best), score(q, current)
+            report.check(f"held out {name}: tuned fusion vs full text alone (macro recall@10)", f"{bm:.3f} vs {ft:.3f}", ">= BM25 alone", bm >= ft)
+        for name, q in held.items():
+            bm, cu = score(q, best), score(q, current)
+            report.check(f"held out {name}: tuned vs current settings", f"{bm:.3f} vs {cu:.3f}", ">= current", bm >= cu - 1e-9)
+        print(f"\ntuned in {time.perf_counter() - t0:.0f} s wall, {time.process_time() - cpu0:.0f} CPU s")
+        return report.finish(f"embedder {args.embedder}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0
 
 
 if __name__ == "__main__":

@@ -97,3 +97,55 @@ def test_a_when_question_returns_the_turn_with_its_session_date(seeded):
     top = hits[0]
     assert top.id == ids["messages"]["a4"] and top.at == T0 + timedelta(minutes=3)
     assert top.as_dict()["valid_from"].startswith("2026-10-02")
+
+
+def _pipeline(store, rows):
+    """Messages through the real offline stages (facts, graph) over every day, as a backfill runs them."""
+    from background_pipelines.cognition import embed_messages, extract_facts, update_knowledge_graph
+    from background_pipelines.config import Settings
+    from background_pipelines.llm import Gateway, get_embedder
+    from background_pipelines.store.message_views import day_versions
+
+    ids = _add(store, rows)
+    settings = Settings.from_env()
+    gateway = Gateway.from_settings(settings, store)
+    days = sorted(day_versions(store))
+    embed_messages(store, get_embedder(settings), settings, days)
+    extract_facts(store, gateway, settings, days)
+    update_knowledge_graph(store, gateway, settings, days)
+    return ids
+
+
+def test_an_ended_fact_reads_as_ended_with_its_date_and_a_when_question_gets_the_event_days(store, bgp_env):
+    t = T0 + timedelta(days=30)
+    ids = _pipeline(store, [
+        ("j1", "dm-dana-luna", "d-1", "dana", "user", "I work as a banker at Northbank.", t),
+        ("j2", "dm-dana-luna", "d-1", "Luna", "character", "Banking sounds busy!", t + timedelta(minutes=1)),
+        ("j3", "dm-dana-luna", "d-2", "dana", "user", "I lost my job as a banker yesterday.", t + timedelta(days=9)),
+        ("j4", "dm-dana-luna", "d-3", "dana", "user", "We went camping last weekend with my brother.", t + timedelta(days=12)),
+        ("j5", "dm-dana-luna", "d-3", "Luna", "character", "Camping! Did it rain on the tent?", t + timedelta(days=12, minutes=1)),
+    ])
+    hits = recall("dana", "What happened with Dana's job as a banker?", character="Luna", store=store, k=5)
+    lost = next(h for h in hits if h.id == ids["j3"])
+    job = [c for c in lost.context if "banker" in c.text]
+    assert job and all("ended" in c.text for c in job)  # never "dana works as banker" as if it still held
+    ended_day = (t + timedelta(days=8)).date().isoformat()  # "yesterday" of the statement
+    assert any(c.ended and ended_day in c.text for c in job)
+    when = recall("dana", "When did Dana go camping?", character="Luna", store=store, k=3)
+    top = when[0]
+    assert top.id == ids["j4"] and top.at == t + timedelta(days=12)  # the turn's own (session) time
+    assert top.event_start is not None and top.event_start.date() < top.at.date()  # the weekend before it
+    assert top.as_dict()["event_start"].startswith(top.event_start.date().isoformat())
+
+
+def test_at_answers_what_was_known_then_turns_and_their_context(store, bgp_env):
+    t = T0 + timedelta(days=30)
+    ids = _pipeline(store, [
+        ("k1", "dm-erin-luna", "e-1", "erin", "user", "I work as a banker at Northbank.", t),
+        ("k2", "dm-erin-luna", "e-2", "erin", "user", "I lost my job as a banker yesterday.", t + timedelta(days=9)),
+    ])
+    then = recall("erin", "Is Erin a banker?", character=None, store=store, k=5, at=t + timedelta(days=2))
+    assert [h.id for h in then] == [ids["k1"]]  # nothing said later
+    assert all("ended" not in c.text for c in then[0].context)  # as of then, the job held
+    now = recall("erin", "Is Erin a banker?", store=store, k=5)
+    assert {h.id for h in now} == {ids["k1"], ids["k2"]}

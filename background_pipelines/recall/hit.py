@@ -28,6 +28,11 @@ class Hit:
     channel: str | None = None
     context: list["Hit"] = field(default_factory=list)  # derived items that pointed at this turn
     speaker_id: str | None = None  # the user key ("platform:id") of a user's turn; a character's name
+    # the days an event happened (facts: from the statement's time phrase, "last weekend"; a turn asked
+    # "when": those of its best dated fact), and whether the statement ended the fact ("lost my job")
+    event_start: datetime | None = None
+    event_end: datetime | None = None
+    ended: bool = False
 
     @property
     def at(self) -> datetime | None:
@@ -52,5 +57,8 @@ class Hit:
             "speaker_id": self.speaker_id,
             "session": self.session,
             "channel": self.channel,
+            "event_start": self.event_start.isoformat() if self.event_start else None,
+            "event_end": self.event_end.isoformat() if self.event_end else None,
+            "ended": self.ended,
             "context": [c.as_dict() for c in self.context],
         }

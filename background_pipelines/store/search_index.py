@@ -324,7 +324,7 @@ def summaries_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
 
 def facts_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
     cols = ("id", "user_name", "kind", "subject", "predicate", "object", "confidence", "valid_from",
-            "source_message_ids", "run_id", "version", "created_at")
+            "source_message_ids", "run_id", "version", "created_at", "event_start", "event_end", "ended")
     return _by_ids(conn, facts, cols, ids)
 
 
