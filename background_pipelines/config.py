@@ -182,6 +182,7 @@ class Settings:
     failure_rate_threshold: float = 0.5
     # backups
     backup_dir: Path | None = None
+    snapshot_every_hours: int = 6  # snapshot_schedule: a store snapshot every N hours (a divisor of 24), keep 5
     # graph upkeep: strength = weight x factor^(days since last_seen); soft-expire below the floor
     graph_decay_factor: float = 0.97
     graph_expire_below: float = 0.1
@@ -233,6 +234,9 @@ class Settings:
             )
         backup_dir = _str(env, "BGP_BACKUP_DIR", None)
         failure_rate = _num(env, "BGP_FAILURE_RATE_THRESHOLD", 0.5, float)
+        snapshot_hours = _num(env, "BGP_SNAPSHOT_EVERY_HOURS", 6, int)
+        if snapshot_hours not in (1, 2, 3, 4, 6, 8, 12, 24):
+            raise ConfigError(f"BGP_SNAPSHOT_EVERY_HOURS={snapshot_hours}: expected a divisor of 24 (1, 2, 3, 4, 6, 8, 12 or 24)")
         if not 0 < failure_rate <= 1:
             raise ConfigError(f"BGP_FAILURE_RATE_THRESHOLD={failure_rate}: expected a share in (0, 1]")
         return cls(
@@ -285,6 +289,7 @@ class Settings:
             drift_baseline_days=_num(env, "BGP_DRIFT_BASELINE_DAYS", 14, int),
             failure_rate_threshold=failure_rate,
             backup_dir=Path(backup_dir).expanduser().resolve() if backup_dir else home / "backups",
+            snapshot_every_hours=snapshot_hours,
             graph_decay_factor=_num(env, "BGP_GRAPH_DECAY_FACTOR", 0.97, float),
             graph_expire_below=_num(env, "BGP_GRAPH_EXPIRE_BELOW", 0.1, float),
             graph_retention_days=_num(env, "BGP_GRAPH_RETENTION_DAYS", 30, int),

@@ -33,9 +33,10 @@ EXPECTED_REMOVED = {
 # non-LLM upkeep that must survive BGP_CHAT_LLM_ENABLED=false whenever it exists
 UPKEEP = dict(
     assets={"message_embeddings", "graph_decay", "graph_pruning", "store_backup", "graph_consolidation", "graph_enrichment",
-            "drift_observations"},
-    jobs={"cleanup_job", "nightly_upkeep_job", "weekly_upkeep_job", "drift_job"},
-    schedules={"cleanup_schedule", "nightly_upkeep_schedule", "weekly_upkeep_schedule", "drift_schedule"},
+            "drift_observations", "endpoint_probe"},
+    jobs={"cleanup_job", "nightly_upkeep_job", "weekly_upkeep_job", "drift_job", "probe_job", "snapshot_job"},
+    schedules={"cleanup_schedule", "nightly_upkeep_schedule", "weekly_upkeep_schedule", "drift_schedule", "probe_schedule",
+               "snapshot_schedule"},
 )
 
 
@@ -71,7 +72,8 @@ def all_on(base_env):
 def test_everything_on_has_the_message_triggers(all_on):
     assert {"scoring_job", "cleanup_job"} <= all_on["jobs"]
     assert {"new_messages_sensor", "run_failure_alert_sensor"} <= all_on["sensors"]
-    assert "cleanup_schedule" in all_on["schedules"]
+    assert {"cleanup_schedule", "probe_schedule", "snapshot_schedule"} <= all_on["schedules"]
+    assert {"probe_job", "snapshot_job"} <= all_on["jobs"] and "endpoint_probe" in all_on["assets"]
 
 
 @pytest.mark.parametrize("flag", sorted(EXPECTED_REMOVED))
