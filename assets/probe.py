@@ -10,7 +10,6 @@ from assets._common import asset_args
 from assets.latency import ACTION
 from assets.resources import StoreResource
 from background_pipelines.config import Settings
-from background_pipelines.probe import OK, SKIPPED, failures, preview, probe_endpoints
 
 PROBE = "probe"  # bgp/trigger of the probe job (sensors/probe.py)
 
@@ -31,6 +30,9 @@ def definitions(settings: Settings) -> dg.Definitions:
         **args,
     )
     def endpoint_probe(store: StoreResource) -> dg.MaterializeResult:
+        # at use: the probe brings the HTTP client, which loading the code location should not
+        from background_pipelines.probe import OK, SKIPPED, failures, preview, probe_endpoints
+
         probes = probe_endpoints(store.settings())
         meta: dict = {"preview": dg.MetadataValue.md(preview(probes)), "dagster/row_count": len(probes)}
         for p in probes:
