@@ -596,3 +596,29 @@ classification_results = Table(
     Column("status", String(16), nullable=False),  # done | failed
     Column("error", Text),
 )
+
+# -- knowledge epochs (migration lore_epochs): what a character came to know on one local day --------
+
+knowledge_epochs = Table(
+    "knowledge_epochs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("character", String(255), nullable=False),
+    Column("day", String(10), nullable=False),  # the character's local calendar day
+    Column("new_facts", JSON, nullable=False),  # [{id, user, subject, predicate, object}]
+    Column("ended_facts", JSON, nullable=False),  # facts stating an end that day
+    Column("new_entities", JSON, nullable=False),  # [{id, name, type}] first in its knowledge that day
+    Column("relations_added", JSON, nullable=False),  # [{id, src, predicate, dst}]
+    Column("relations_ended", JSON, nullable=False),  # invalidated that day
+    Column("merges", JSON, nullable=False),  # consolidation merges touching its entities that day
+    Column("text", Text, nullable=False),  # the markdown summary
+    Column("users", JSON, nullable=False),  # users whose facts it holds (forget: the convention rule)
+    Column("source_fact_ids", JSON, nullable=False),
+    Column("material_hash", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("character", "day", name="uq_knowledge_epochs_character_day"),
+    Index("ix_knowledge_epochs_day", "day"),
+)
