@@ -152,6 +152,7 @@ class Settings:
     embedding_batch_size: int = 100
     embed_on_write: str = "auto"  # auto | always | never: vectors written with the message (ingest/write_index.py)
     recall_torch_threads: int = 1  # torch threads for recall's query vector: one query is tiny, a busy host is not
+    recall_vector_cache_mb: int = 512  # recall's in-process turn-vector cache (recall/vector_cache.py); 0: off
     # thresholds and triggers
     summary_message_threshold: int = 20
     knowledge_extraction_threshold: int = 10
@@ -263,6 +264,7 @@ class Settings:
             embedding_batch_size=_num(env, "BGP_EMBEDDING_BATCH_SIZE", 100, int),
             embed_on_write=_choice(env, "BGP_EMBED_ON_WRITE", "auto", ("auto", "always", "never")),
             recall_torch_threads=_num(env, "BGP_RECALL_TORCH_THREADS", 1, int),
+            recall_vector_cache_mb=_num(env, "BGP_RECALL_VECTOR_CACHE_MB", 512, int),
             summary_message_threshold=_num(env, "SUMMARY_MESSAGE_THRESHOLD", 20, int),
             knowledge_extraction_threshold=_num(env, "KNOWLEDGE_EXTRACTION_THRESHOLD", 10, int),
             reflection_delay_seconds=_num(env, "REFLECTION_DELAY_SECONDS", 60, int),

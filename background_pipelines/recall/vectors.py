@@ -1,6 +1,6 @@
-"""Vector mode: the query embedded with the configured embedder, dotted (numpy) against the stored
-vectors of the conversation's turns (both speakers) and of the user's summaries and facts (facts
-without stored vectors are embedded on the fly: a user has few)."""
+"""Vector mode: the query embedded with the configured embedder, dotted (numpy) against the vectors of
+the conversation's turns (both speakers; held in memory by vector_cache.py) and of the user's summaries
+and facts (facts without stored vectors are embedded on the fly: a user has few)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from background_pipelines.config import Settings
 from background_pipelines.llm.embedders import get_embedder
+from background_pipelines.recall import vector_cache
 from background_pipelines.store import search_index
 
 _ON_THE_FLY_FACTS = 500
@@ -36,14 +37,26 @@ def query_vector(settings: Settings, query: str) -> tuple[object, np.ndarray]:
 
 def search_turns(conn, settings: Settings, channels: list[str], query: str, *, character: str | None, at: datetime | None,
                  limit: int, qvec=None, platform: str | None = None) -> list[tuple[int, float]]:
-    """[(message id, cosine)] best first over the turns of `channels`."""
+    """[(message id, cosine)] best first (ties by id) over the turns of `channels`: from this process's
+    turn-vector cache (vector_cache.py) unless BGP_RECALL_VECTOR_CACHE_MB is 0."""
     emb, q = qvec or query_vector(settings, query)
-    rows = [(i, v) for i, v in search_index.turn_vectors(conn, channels, emb.model_id, character=character, at=at, platform=platform) if len(v) == 4 * emb.dim]
+    cache = vector_cache.cache_for(conn.engine, settings.recall_vector_cache_mb)
+    if cache is not None and channels:
+        got = cache.search(conn, channels, emb.model_id, emb.dim, q, character=character, at=at, platform=platform, limit=limit)
+        if got is not None:
+            return got
+    return search_turns_uncached(conn, channels, emb, q, character=character, at=at, limit=limit, platform=platform)
+
+
+def search_turns_uncached(conn, channels: list[str], emb, q: np.ndarray, *, character: str | None, at: datetime | None,
+                          limit: int, platform: str | None = None) -> list[tuple[int, float]]:
+    """search_turns reading every vector of the conversation from the store (the cache's reference)."""
+    rows = [(i, v) for i, v in search_index.turn_vectors(conn, channels, emb.model_id, character=character, at=at, platform=platform)
+            if len(v) == 4 * emb.dim]
     if not rows:
         return []
-    scores = np.frombuffer(b"".join(v for _, v in rows), dtype="<f4").reshape(len(rows), emb.dim) @ q
-    top = np.argsort(-scores, kind="stable")[:limit]
-    return [(rows[i][0], float(scores[i])) for i in top]
+    scores = vector_cache.dot(np.frombuffer(b"".join(v for _, v in rows), dtype="<f4").reshape(len(rows), emb.dim), q)
+    return vector_cache.rank(np.array([i for i, _ in rows], dtype=np.int64), scores, limit)
 
 
 def fact_text(row: dict) -> str:
@@ -68,6 +81,6 @@ def search(conn, settings: Settings, user: str, query: str, *, character: str | 
         blocks.append(emb.encode([fact_text(f) for f in missing]).astype(np.float32))
     if not ids:
         return []
-    scores = np.concatenate(blocks) @ q
+    scores = vector_cache.dot(np.concatenate(blocks), q)
     top = np.argsort(-scores, kind="stable")[:limit]
     return [(ids[i][0], ids[i][1], float(scores[i])) for i in top]

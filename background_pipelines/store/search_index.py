@@ -7,6 +7,7 @@ history, never the size of the tables.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Iterable, Sequence
 
@@ -33,6 +34,15 @@ def _pg_tsquery(terms: Sequence[str]) -> str:
     return " | ".join(terms)
 
 
+def _at(dialect: str, at: datetime | None):
+    """`at` bound as the column stores it: on SQLite, SQLAlchemy's DateTime string with microseconds. A raw
+    datetime would bind as '... 09:00:00' and sort before the stored '... 09:00:00.000000', leaving out
+    the rows of exactly that time that `<= at` includes (and PostgreSQL includes)."""
+    if at is None or dialect != "sqlite":
+        return at
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def _chunks(items: Sequence, size: int = _CHUNK):
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -42,7 +52,7 @@ def _chunks(items: Sequence, size: int = _CHUNK):
 
 
 def _messages_sql(dialect: str, user, terms, character, at, limit, p: str = "m_") -> tuple[str, dict]:
-    params: dict = {f"{p}n": limit, f"{p}at": at, f"{p}c": character}
+    params: dict = {f"{p}n": limit, f"{p}at": _at(dialect, at), f"{p}c": character}
     extra = ""
     if at is not None:
         extra += f" AND m.created_at <= :{p}at"
@@ -83,7 +93,7 @@ def _summaries_sql(dialect: str, user, terms, character, at, limit, p: str = "s_
 
 
 def _facts_sql(dialect: str, user, terms, at, limit, p: str = "f_") -> tuple[str, dict]:
-    params: dict = {f"{p}n": limit, f"{p}at": at}
+    params: dict = {f"{p}n": limit, f"{p}at": _at(dialect, at)}
     extra = f" AND f.valid_from <= :{p}at" if at is not None else ""
     if dialect == "sqlite":
         params[f"{p}q"] = _fts5_query([user], terms)
@@ -129,7 +139,7 @@ def conversation_channels(conn, user: str, *, character: str | None, at: datetim
     conversations whose turns, both sides', recall may return. Another user's private channel is
     never among them, since `user` never wrote there."""
     sql = "SELECT DISTINCT channel FROM messages WHERE author = :u" + (" AND created_at <= :at" if at is not None else "")
-    chans = sorted(r[0] for r in conn.execute(text(sql), {"u": user, "at": at}))
+    chans = sorted(r[0] for r in conn.execute(text(sql), {"u": user, "at": _at(conn.dialect.name, at)}))
     if not character or not chans:
         return chans
     stmt = text("SELECT DISTINCT channel FROM messages WHERE author = :c AND channel IN :chs").bindparams(bindparam("chs", expanding=True))
@@ -158,7 +168,7 @@ def search_turns(conn, channels: Sequence[str], terms: Sequence[str], *, charact
     the database's ranking: SQLite FTS5 bm25 (porter stemming), PostgreSQL ts_rank_cd ('english')."""
     if not terms or not channels:
         return []
-    params: dict = {"t_n": limit, "t_at": at, "t_c": character, "t_plat": platform}
+    params: dict = {"t_n": limit, "t_at": _at(conn.dialect.name, at), "t_c": character, "t_plat": platform}
     extra = _turn_filter("t_", character, at, platform)
     if conn.dialect.name == "sqlite":
         convs = " OR ".join(f'"{conv_token(c)}"' for c in channels)
@@ -189,7 +199,59 @@ def turn_vectors(conn, channels: Sequence[str], model: str, *, character: str | 
         f"AND e.item_kind = 'message' AND e.item_id = m.id AND e.model = :m{_turn_filter('', character, at, platform)}"
     )
     stmt = text(sql).bindparams(bindparam("chs", expanding=True))
-    return [(int(i), bytes(v)) for i, v in conn.execute(stmt, {"chs": list(channels), "m": model, "at": at, "c": character, "plat": platform})]
+    rows = conn.execute(stmt, {"chs": list(channels), "m": model, "at": _at(conn.dialect.name, at), "c": character, "plat": platform}).fetchall()
+    return [(int(i), bytes(v)) for i, v in rows]
+
+
+# -- the turn-vector cache's reads (recall/vector_cache.py) -------------------------------------
+# Id and channel lists are bound as one parameter (a JSON array on SQLite, an array on PostgreSQL):
+# SQLAlchemy's expanding IN renders one bind per value, which cost more than the query at 1,000 ids.
+
+
+def _in_list(conn, column: str, param: str) -> str:
+    if conn.dialect.name == "sqlite":
+        return f"{column} IN (SELECT value FROM json_each(:{param}))"
+    return f"{column} = ANY(:{param})"
+
+
+def _list_param(conn, values: Sequence) -> object:
+    return json.dumps(list(values)) if conn.dialect.name == "sqlite" else list(values)
+
+
+def channel_fingerprints(conn, channels: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """{channel: (messages in it, highest message id)} of `channels` that hold any message: a scan of
+    ix_messages_channel_author that reads no row, so the vector cache notices new and deleted turns
+    without reading them."""
+    if not channels:
+        return {}
+    sql = f"SELECT channel, count(*), max(id) FROM messages WHERE {_in_list(conn, 'channel', 'chs')} GROUP BY channel"
+    return {c: (int(n), int(hi)) for c, n, hi in conn.execute(text(sql), {"chs": _list_param(conn, channels)}).fetchall()}
+
+
+TURN_COLUMNS = ("id", "channel", "author", "author_kind", "platform", "created_at", "vector")
+
+
+def channel_turn_vectors(conn, channel: str, model: str, *, after_id: int = 0) -> list[tuple]:
+    """Every turn of `channel` with id > `after_id` as TURN_COLUMNS, `vector` None where the turn has
+    no vector of `model` yet (created_at as the driver returns it: a string on SQLite)."""
+    sql = (
+        "SELECT m.id, m.channel, m.author, m.author_kind, m.platform, m.created_at, e.vector FROM messages m "
+        "LEFT JOIN embeddings e ON e.item_kind = 'message' AND e.item_id = m.id AND e.model = :m "
+        "WHERE m.channel = :ch AND m.id > :after"
+    )
+    return conn.execute(text(sql), {"m": model, "ch": channel, "after": int(after_id)}).fetchall()
+
+
+def turn_vectors_by_ids(conn, ids: Sequence[int], model: str) -> list[tuple]:
+    """TURN_COLUMNS of the turns `ids` that have a vector of `model` (the others are left out)."""
+    out: list[tuple] = []
+    sql = text(
+        "SELECT m.id, m.channel, m.author, m.author_kind, m.platform, m.created_at, e.vector FROM messages m "
+        f"CROSS JOIN embeddings e WHERE {_in_list(conn, 'm.id', 'ids')} AND e.item_kind = 'message' AND e.item_id = m.id AND e.model = :m"
+    )
+    for chunk in _chunks(sorted({int(i) for i in ids}), 5 * _CHUNK):
+        out.extend(conn.execute(sql, {"ids": _list_param(conn, chunk), "m": model}).fetchall())
+    return out
 
 
 def session_turns(conn, sessions: Iterable[str]) -> dict[str, list[int]]:
@@ -209,7 +271,7 @@ def search_facts_of(conn, owners: Sequence[str], terms: Sequence[str], *, at: da
         return []
     if len(owners) == 1:
         return search_facts(conn, owners[0], terms, at=at, limit=limit)
-    params: dict = {"n": limit, "at": at}
+    params: dict = {"n": limit, "at": _at(conn.dialect.name, at)}
     extra = " AND f.valid_from <= :at" if at is not None else ""
     if conn.dialect.name == "sqlite":
         who = " OR ".join(f'"{owner_token(o)}"' for o in owners)
@@ -234,7 +296,7 @@ def user_message_ids(conn, user: str, *, character: str | None, at: datetime | N
         sql += " AND m.created_at <= :at"
     if character:
         sql += " AND EXISTS (SELECT 1 FROM messages m2 WHERE m2.session = m.session AND m2.author = :c)"
-    return [int(r[0]) for r in conn.execute(text(sql), {"u": user, "at": at, "c": character})]
+    return [int(r[0]) for r in conn.execute(text(sql), {"u": user, "at": _at(conn.dialect.name, at), "c": character})]
 
 
 def user_summary_ids(conn, user: str, *, character: str | None, at: datetime | None) -> list[int]:
@@ -258,7 +320,7 @@ def user_facts(conn, user: str, *, at: datetime | None) -> list[dict]:
     sql = "SELECT id, subject, predicate, object FROM facts WHERE user_name = :u"
     if at is not None:
         sql += " AND valid_from <= :at"
-    return [dict(r._mapping) for r in conn.execute(text(sql), {"u": user, "at": at})]
+    return [dict(r._mapping) for r in conn.execute(text(sql), {"u": user, "at": _at(conn.dialect.name, at)})]
 
 
 def user_vectors(conn, user: str, model: str, *, character: str | None, at: datetime | None,
@@ -266,7 +328,7 @@ def user_vectors(conn, user: str, model: str, *, character: str | None, at: date
     """(kind, id, float32 bytes) of every vector of `user`'s messages, summaries and facts under `model`,
     in one statement (recall pays per round trip on PostgreSQL)."""
     d = conn.dialect.name
-    params: dict = {"u": user, "m": model, "at": at, "c": character, "day": at.strftime("%Y-%m-%d") if at else None}
+    params: dict = {"u": user, "m": model, "at": _at(d, at), "c": character, "day": at.strftime("%Y-%m-%d") if at else None}
     msg_extra = (" AND m.created_at <= :at" if at is not None else "") + (
         " AND EXISTS (SELECT 1 FROM messages m2 WHERE m2.session = m.session AND m2.author = :c)" if character else ""
     )
@@ -314,8 +376,24 @@ def _by_ids(conn, table, columns, ids: Iterable[int]) -> dict[int, dict]:
     return out
 
 
+_MESSAGE_COLS = ("id", "author", "author_name", "author_kind", "channel", "session", "text", "created_at")
+
+
 def messages_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
-    return _by_ids(conn, messages, ("id", "author", "author_name", "author_kind", "channel", "session", "text", "created_at"), ids)
+    """{id: the message's _MESSAGE_COLS} of those of `ids` that exist. Raw SQL with the ids bound as
+    one list: recall reads ~1,000 candidate turns per question, and Core's per-id binds and row
+    mappings cost more than the read."""
+    ids = sorted({int(i) for i in ids})
+    out: dict[int, dict] = {}
+    sql = text(f"SELECT {', '.join(_MESSAGE_COLS)} FROM messages WHERE {_in_list(conn, 'id', 'ids')}")
+    parse = datetime.fromisoformat if conn.dialect.name == "sqlite" else None  # SQLite returns the stored string
+    for chunk in _chunks(ids, 5 * _CHUNK):
+        for r in conn.execute(sql, {"ids": _list_param(conn, chunk)}).fetchall():
+            row = dict(zip(_MESSAGE_COLS, r))
+            if parse is not None and isinstance(row["created_at"], str):
+                row["created_at"] = parse(row["created_at"])
+            out[int(r[0])] = row
+    return out
 
 
 def summaries_by_ids(conn, ids: Iterable[int]) -> dict[int, dict]:
