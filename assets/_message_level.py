@@ -26,7 +26,7 @@ def stage_asset(
     description: str,
     group_name: str,
     latency: LatencyClass,
-    deps: Sequence[str],
+    deps: Sequence[str | dg.AssetDep],
     worker: str | None,  # "gateway", "embedder" or None: what the engine function takes second
     calls_llm: bool,
     trigger: str,

@@ -14,7 +14,9 @@ import dagster as dg
 from pydantic import Field
 
 from assets._common import asset_args, materialize_result
+from assets import knowledge
 from assets.latency import COGNITION, SOCIAL, LatencyClass
+from assets.partitions import days_around
 from assets.resources import LLMResource, StoreResource
 from background_pipelines.character import channel_summaries, diaries, dreams, drift, goals, gossip, insights, reflections
 from background_pipelines.character.result import StepResult
@@ -46,7 +48,7 @@ def _character_asset(
     run: Callable[..., StepResult],
     version: str,
     description: str,
-    deps: list[str],
+    deps: list[str | dg.AssetDep],
     latency: LatencyClass = COGNITION,
     trigger: str = "nightly",
 ) -> dg.AssetsDefinition:
@@ -69,7 +71,8 @@ def _character_asset(
 def _reflections_asset(settings: Settings) -> dg.AssetsDefinition:
     @dg.asset(
         name="reflections",
-        deps=["session_summaries", "extracted_facts"],
+        # the user's last sessions: the summaries of the LOOKBACK_DAYS before the day
+        deps=_mapped(settings, ("session_summaries", "extracted_facts"), days_around(reflections.LOOKBACK_DAYS)),
         description=(
             "Per user with new kept summaries that (UTC) day: cross-session patterns over their last sessions "
             "(recurring topics, mood trend, preferences). One row per (user, newest summary reflected on)."
@@ -151,7 +154,13 @@ def _drift_asset(settings: Settings) -> dg.AssetsDefinition:
     return _asset
 
 
-_DAY_DEPS = ["session_summaries", "message_scores", "extracted_facts"]
+# a character's local day spans up to three UTC days (UTC-12 .. UTC+14): it reads the summaries,
+# scores and facts of those days, and a backfill runs them first
+def _mapped(settings: Settings, upstream: tuple[str, ...], mapping: dg.PartitionMapping) -> list[dg.AssetDep | str]:
+    """`upstream` with `mapping`: the days a character day reads, so a backfill runs them first. An
+    upstream asset switched off by a flag stays a plain (unpartitioned) dependency."""
+    return [dg.AssetDep(a, partition_mapping=mapping) if a != "extracted_facts" or knowledge.enabled(settings) else a for a in upstream]
+
 
 
 def definitions(settings: Settings) -> dg.Definitions:
@@ -160,7 +169,7 @@ def definitions(settings: Settings) -> dg.Definitions:
         if settings.enable_character_diary:
             assets.append(
                 _character_asset(
-                    settings, name="diaries", run=diaries.write_diaries, version=diaries.VERSION, deps=_DAY_DEPS,
+                    settings, name="diaries", run=diaries.write_diaries, version=diaries.VERSION, deps=_mapped(settings, ("session_summaries", "message_scores", "extracted_facts"), days_around(1, 1)),
                     description=(
                         "One private diary entry per active character per local day, in its voice, from the day's kept "
                         "summaries, significant memories (significance >= 2, pins) and new facts about the users it met."
@@ -170,14 +179,14 @@ def definitions(settings: Settings) -> dg.Definitions:
         if settings.enable_dream_sequences:
             assets.append(
                 _character_asset(
-                    settings, name="dreams", run=dreams.write_dreams, version=dreams.VERSION, deps=_DAY_DEPS,
+                    settings, name="dreams", run=dreams.write_dreams, version=dreams.VERSION, deps=_mapped(settings, ("session_summaries", "message_scores", "extracted_facts"), days_around(1, 1)),
                     description="One dream sequence per active character per night: the day's people and things recombined surreally.",
                 )
             )
         if settings.enable_goal_strategist:
             assets.append(
                 _character_asset(
-                    settings, name="goal_strategies", run=goals.plan_goal_strategies, version=goals.VERSION, deps=_DAY_DEPS,
+                    settings, name="goal_strategies", run=goals.plan_goal_strategies, version=goals.VERSION, deps=_mapped(settings, ("session_summaries", "message_scores", "extracted_facts"), days_around(1, 1)),
                     description=(
                         "Per active character: its goals against the day's interactions -> progress (with evidence "
                         "messages), users to follow up with, next steps."
@@ -187,7 +196,8 @@ def definitions(settings: Settings) -> dg.Definitions:
         assets.append(
             _character_asset(
                 settings, name="insights", run=insights.find_insights, version=insights.VERSION,
-                deps=["reflections", "extracted_facts", "session_summaries"], trigger="insights",
+                deps=_mapped(settings, ("reflections", "extracted_facts", "session_summaries"), days_around(insights.WINDOW_DAYS, 1)),
+                trigger="insights",
                 description=(
                     "Per active character: patterns across the users it talked with this week -> epiphanies, each "
                     "with the users and the message/summary/fact ids it rests on."

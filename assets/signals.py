@@ -6,7 +6,9 @@ from __future__ import annotations
 import dagster as dg
 
 from assets._message_level import stage_asset
+from assets import knowledge
 from assets.latency import SENSORY, SOCIAL
+from assets.partitions import past_days
 from background_pipelines.cognition import embedding, relationships, scoring
 from background_pipelines.config import Settings
 
@@ -25,7 +27,9 @@ def definitions(settings: Settings) -> dg.Definitions:
         ),
         group_name="message_signals",
         latency=SENSORY,
-        deps=["messages"],
+        # the topic factor reads the facts of the days before a message's day (scoring.TOPIC_DAYS)
+        deps=["messages"] + ([dg.AssetDep("extracted_facts", partition_mapping=past_days(scoring.TOPIC_DAYS))]
+                             if knowledge.enabled(settings) else []),
         worker="gateway",
         calls_llm=llm_scoring,
         trigger="scoring",

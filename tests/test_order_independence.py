@@ -1,6 +1,9 @@
-"""Derived knowledge does not depend on the order or concurrency in which days are processed: a
-generated history processed sequentially, in reverse day order and by 4 parallel processes gives the
-same facts, entities and relations (compared by natural keys), and no step fails."""
+"""Derived data does not depend on the order or concurrency in which days are processed: a generated
+history processed sequentially, in reverse day order and by 4 parallel processes gives the same
+facts, entities, relations, session summaries (and their chains), reflections, diaries, dreams, goal
+strategies and drift observations (compared by natural keys), and no step fails. Phases follow the
+assets' partition mappings (a backfill runs a day's upstream days first); within a phase the days
+run in any order."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from conftest import _truncate_all
-from order_world import generate_history, load_history, process_days, snapshot
+from order_world import PHASES, SUMMARY_THRESHOLD, generate_history, load_history, process_days, register_characters, snapshot
 
 from background_pipelines.cognition.facts import SINGLE_VALUED
 from background_pipelines.store import open_store
@@ -27,17 +30,24 @@ def _fresh(db_url: str, tmp_path, name: str) -> str:
 
 
 def _parallel(url: str, days: list[str], seed: int) -> list[str]:
-    """Every day on its own task, 4 worker processes, days handed out in a shuffled order."""
+    """Every day on its own task, 4 worker processes, days handed out in a shuffled order; a phase
+    starts when the one before has finished (what the partition mappings make a backfill do)."""
     order = days[:]
     random.Random(seed).shuffle(order)
+    errors: list[str] = []
     with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return [e for errors in pool.map(process_days, [url] * len(order), [[d] for d in order]) for e in errors]
+        for phase in PHASES:
+            n = len(order)
+            errors += [e for errs in pool.map(process_days, [url] * n, [[d] for d in order], [(phase,)] * n) for e in errs]
+    return errors
 
 
 def _run(db_url, tmp_path, monkeypatch, name: str, days: list[str], rows: list[dict], parallel_seed: int | None = None):
     url = _fresh(db_url, tmp_path, name)
     monkeypatch.setenv("BGP_DATABASE_URL", url)  # the worker processes inherit it
+    monkeypatch.setenv("SUMMARY_MESSAGE_THRESHOLD", str(SUMMARY_THRESHOLD))
     load_history(url, rows)
+    register_characters(url)
     errors = _parallel(url, days, parallel_seed) if parallel_seed is not None else process_days(url, days)
     assert errors == [], f"{name}: {errors}"
     return snapshot(url)
@@ -54,7 +64,7 @@ def _assert_same(expected: dict, got: dict, name: str) -> None:
         )
 
 
-def test_sequential_reverse_and_parallel_days_give_the_same_graph(bgp_env, tmp_path, monkeypatch):
+def test_sequential_reverse_and_parallel_days_give_the_same_derived_tables(bgp_env, tmp_path, monkeypatch):
     days, rows = generate_history()
     sequential = _run(bgp_env, tmp_path, monkeypatch, "sequential", days, rows)
     # the history exercises what the order used to change: job changes, shared employers, aliases
@@ -68,6 +78,18 @@ def test_sequential_reverse_and_parallel_days_give_the_same_graph(bgp_env, tmp_p
         if predicate in SINGLE_VALUED and v[4] is None:
             current[(src, predicate)] = current.get((src, predicate), 0) + 1
     assert current and max(current.values()) == 1, "one current value per single-valued predicate"
+    # ... and what summary chains and character days used to depend on: sessions past midnight
+    # summarised on both days (chained), others whose first day stays below the threshold
+    sums = sequential["summaries"]
+    by_session: dict[str, set[str]] = {}
+    for (session, _last), row in sums.items():
+        by_session.setdefault(session, set()).add(dict(row)["day"])
+    nights = {s: d for s, d in by_session.items() if s.startswith("night-")}
+    assert any(len(d) == 2 for d in nights.values()), "a session past midnight has a summary on each day"
+    assert any(len(d) == 1 for d in nights.values()), "a session past midnight whose first day is below the threshold"
+    assert sum(1 for row in sums.values() if dict(row)["previous_id"] is not None) >= 3, "chained summaries"
+    assert {c for c, _ in sequential["diaries"]} == {"Nova", "Mika"}, "both characters, one in another timezone"
+    assert sequential["reflections"] and sequential["goal_strategies"] and sequential["dreams"] and sequential["drift_observations"]
 
     reverse = _run(bgp_env, tmp_path, monkeypatch, "reverse", list(reversed(days)), rows)
     _assert_same(sequential, reverse, "reverse day order")

@@ -12,7 +12,7 @@ from typing import Sequence
 from pydantic import BaseModel, Field
 
 from background_pipelines.character.lexicon import topic_words
-from background_pipelines.character.material import CharacterDay, Material
+from background_pipelines.character.material import CharacterDay, Material, last_utc_day
 from background_pipelines.character.prompting import join_names, persona_system
 from background_pipelines.character.result import StepResult, md_entries
 from background_pipelines.character.runner import run_character_days
@@ -148,7 +148,8 @@ def gather_insight_material(store: Store, who: CharacterDay) -> Material:
     ids = {m["id"] for m in msgs}
     users = sorted({m["author"] for m in msgs if m["author_kind"] == "user"})  # keys
     label = display_labels((m["author"], m.get("author_name")) for m in msgs)  # the names the evidence speaks in
-    summaries = [s for s in cstore.kept_summaries_for_sessions(store, sessions) if ids.intersection(cstore.id_list(s["message_ids"]))]
+    summaries = [s for s in cstore.kept_summaries_for_sessions(store, sessions, through_day=last_utc_day(who))
+                 if ids.intersection(cstore.id_list(s["message_ids"]))]
     reflections = cstore.latest_reflections(store, users, who.day)
     evidence = []
     sources = set(ids)

@@ -210,20 +210,28 @@ def _utc_days(start: datetime, end: datetime) -> list[str]:
     return out
 
 
+def last_utc_day(who: CharacterDay) -> str:
+    """The last UTC day the character's local day reaches into (its window end is exclusive)."""
+    return (who.end - timedelta(microseconds=1)).date().isoformat()
+
+
 def gather(store: Store, who: CharacterDay) -> DayMaterial:
     """The character's day, read from the store."""
     sessions = cstore.character_sessions(store, who.name, who.start, who.end)
     msgs = cstore.session_messages(store, sessions, who.start, who.end)
     ids = [m["id"] for m in msgs]
     id_set = set(ids)
-    pinned = cstore.active_pins(store, who.name, ids)
+    pinned = cstore.active_pins(store, who.name, ids, as_of=who.end)  # as the day ended, not as later days left them
     users = sorted({m["author"] for m in msgs if m["author_kind"] == "user"})  # keys
     acquaintances = cstore.users_known_by(store, who.name, who.end)
     # the brief speaks in names (prose, prompts); rows store keys (user_keys maps back)
     label = display_labels([(m["author"], m.get("author_name")) for m in msgs] + cstore.display_names(store, acquaintances - set(users)))
 
+    # summaries of the UTC days the local day touches, never a later one: which later summaries exist
+    # depends on which days have run (the assets' partition mappings guarantee these days ran first)
     summaries = [
-        s for s in cstore.kept_summaries_for_sessions(store, sessions) if id_set.intersection(cstore.id_list(s["message_ids"]))
+        s for s in cstore.kept_summaries_for_sessions(store, sessions, through_day=last_utc_day(who))
+        if id_set.intersection(cstore.id_list(s["message_ids"]))
     ][-MAX_SUMMARIES:]
     memories = [m for m in msgs if (m["significance"] or 0) >= SIGNIFICANT or m["id"] in pinned]
     memories.sort(key=lambda m: (-(m["significance"] or 0), m["created_at"], m["id"]))

@@ -153,7 +153,7 @@ def _inputs_for_day(store: Store, day: str, only_users: set[str] | None) -> list
             facts=[FactLine(id=f["id"], kind=f["kind"], predicate=f["predicate"], object=f["object"]) for f in fact_rows],
         )
         sources = set(ids) | {i for f in fact_rows for i in cstore.id_list(f["source_message_ids"])}
-        out.append((item, sorted(sources), [f["id"] for f in fact_rows], max(s["id"] for s in mine)))
+        out.append((item, sorted(sources), [f["id"] for f in fact_rows], mine[-1]["id"]))
     return out
 
 

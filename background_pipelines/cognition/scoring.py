@@ -27,6 +27,11 @@ VERSION = "score-v1"
 BATCH = 50  # messages per LLM call
 WEIGHTS = {"content": 0.6, "activity": 0.1, "recency": 0.1, "topic": 0.2}
 SIGNIFICANCE_BONUS = 0.1  # per significance level: a life event is a signal whatever its wording
+TOPIC_DAYS = 30  # the topic factor reads the facts of this many days before a message's day
+
+
+def _day_shift(day: str, n: int) -> str:
+    return (datetime.strptime(day, "%Y-%m-%d") + timedelta(days=n)).strftime("%Y-%m-%d")
 
 
 class ScoreItem(BaseModel):
@@ -166,7 +171,12 @@ def score_messages(
     top_activity = {d: max(a.values()) if a else 1 for d, a in activity.items()}
     # participants as of each message's day: only data up to that day counts, whatever the range
     joined = session_author_days(store, {m["session"] for m in todo_msgs})
-    known = topic_tokens(store, {a for ps in joined.values() for a, k, _ in ps if k == "user"})
+    # the topic factor reads the facts of the TOPIC_DAYS days before a message's day, never its own or a
+    # later one: those exist or not depending on which days' facts ran first (the asset's partition
+    # mapping on extracted_facts makes a backfill run them first), so a score is a function of the past
+    score_days = sorted({m["day"] for m in todo_msgs})
+    known = topic_tokens(store, {a for ps in joined.values() for a, k, _ in ps if k == "user"},
+                         _day_shift(score_days[0], -TOPIC_DAYS), _day_shift(score_days[-1], -1))
 
     batches = [
         {"messages": [dict(id=m["id"], author=m["author"], text=m["text"]) for m in todo_msgs[i : i + BATCH]]}
@@ -202,9 +212,12 @@ def score_messages(
                 c, sig = content_and_significance(m["text"])
                 j = ScoreItem(id=mid, importance=c, significance=sig)
             present = [(a, k) for a, k, first in joined.get(m["session"], []) if first <= day]
-            topic_known = set()
+            topic_known: set[str] = set()
+            lo = _day_shift(day, -TOPIC_DAYS)
             for u in ([m["author"]] if m["author_kind"] == "user" else [a for a, k in present if k == "user"]):
-                topic_known |= known.get(u, set())
+                for d, words in known.get(u, {}).items():
+                    if lo <= d < day:
+                        topic_known |= words
             factors = {
                 "content": round(float(j.importance), 4),
                 "activity": round(math.sqrt(activity[day].get(m["author"], 0) / top_activity[day]), 4),

@@ -7,6 +7,7 @@ Offline: extractive sentence ranking by TF-IDF centrality and importance."""
 from __future__ import annotations
 
 from collections import Counter
+from itertools import groupby
 from typing import Sequence
 
 from pydantic import BaseModel, Field
@@ -19,11 +20,12 @@ from background_pipelines.llm.task import Task
 from background_pipelines.store import ledger
 from background_pipelines.store.embeddings import EmbeddingModelMismatch, delete_embeddings, save_embeddings
 from background_pipelines.store.engine import Store
-from background_pipelines.store.message_views import messages_by_ids, sessions_messages_after
+from background_pipelines.store.graph import with_retries
+from background_pipelines.store.message_views import messages_by_ids, session_timelines
 from background_pipelines.store.messages import messages_for_days
-from background_pipelines.store.scores import scores_for
 from background_pipelines.store.summaries import (
-    count_by_day, kept_without_vector_in, last_summaries, save_summary, summaries_for_days, summary_by_id, summary_days,
+    chain_transaction, count_by_day, kept_without_vector_in, relink_chains, save_summary, summaries_for_days,
+    summaries_of_sessions, summary_days,
 )
 from background_pipelines.users.identity import display_labels
 
@@ -32,6 +34,7 @@ VERSION = "summarize-v1"
 KEEP_AT = 3
 MAX_MESSAGES = 200  # per summary: a longer backlog is summarised in several linked parts
 MAX_CHARS = 600  # of one message in a prompt
+CONTEXT_MESSAGES = 4  # messages before a segment the prompt shows for context (never its summary: see plan_segments)
 
 
 class SessionSummary(BaseModel):
@@ -86,7 +89,8 @@ def _offline(inp: dict) -> SessionSummary:
 
 def _prompt(inp: dict) -> list[dict]:
     lines = "\n".join(f'{m["author"]}: {one_line(m["text"], MAX_CHARS)}' for m in inp["messages"])
-    prev = f"Summary of the earlier part of this conversation: {inp['previous']}\n\n" if inp.get("previous") else ""
+    earlier = "\n".join(f'{m["author"]}: {one_line(m["text"], MAX_CHARS)}' for m in inp.get("earlier") or [])
+    prev = f"Just before (already summarised, for context only):\n{earlier}\n\n" if earlier else ""
     return [
         {
             "role": "system",
@@ -104,25 +108,49 @@ def _prompt(inp: dict) -> list[dict]:
 SUMMARY_TASK: Task[SessionSummary] = Task(name="summarize_session", schema=SessionSummary, prompt=_prompt, offline=_offline, max_tokens=600)
 
 
-def _input(session: str, msgs: list[dict], scores: dict[int, dict], previous: dict | None) -> dict:
+def _input(session: str, msgs: list[dict], earlier: list[dict]) -> dict:
     participants = list(dict.fromkeys(m["author"] for m in msgs))  # user keys and character names: stored
-    label = display_labels((m["author"], m.get("author_name")) for m in msgs)  # what the text calls them
+    label = display_labels((m["author"], m.get("author_name")) for m in msgs + earlier)  # what the text calls them
     return dict(
         session=session,
         participants=participants,
         names=[label[p] for p in participants],
-        previous=(previous or {}).get("text") if previous and previous.get("status") == "kept" else None,
-        messages=[
-            dict(
-                id=m["id"],
-                author=label[m["author"]],
-                text=m["text"],
-                importance=scores.get(m["id"], {}).get("importance"),
-                significance=scores.get(m["id"], {}).get("significance"),
-            )
-            for m in msgs
-        ],
+        earlier=[dict(author=label[m["author"]], text=m["text"]) for m in earlier],
+        # importance from the text alone (not the stored scores): a summary is a function of its messages
+        messages=[dict(id=m["id"], author=label[m["author"]], text=m["text"]) for m in msgs],
     )
+
+
+def plan_segments(timeline: Sequence[tuple[int, str]], covered: set[int], threshold: int, through: str) -> list[tuple[str, list[int]]]:
+    """The summary segments of one session still to write, as (day, message ids): walk its messages
+    (`timeline`: (id, day), oldest first) day by day up to `through`, skipping those a summary holds
+    already; at the end of each day a backlog of >= `threshold` messages is cut into parts of at most
+    MAX_MESSAGES (a tail shorter than the threshold waits for the next day). A function of the messages
+    and the summaries written, so any day's run plans the same segments the sequential runs wrote."""
+    out: list[tuple[str, list[int]]] = []
+    backlog: list[int] = []
+    for day, group in groupby(timeline, key=lambda t: t[1]):
+        if day > through:
+            break
+        backlog.extend(mid for mid, _ in group if mid not in covered)
+        if len(backlog) < threshold:
+            continue
+        k = 0
+        while k < len(backlog):
+            part = backlog[k : k + MAX_MESSAGES]
+            if len(part) < threshold and k > 0:
+                break  # the tail waits for more messages
+            out.append((day, part))
+            k += len(part)
+        backlog = backlog[k:]
+    return out
+
+
+def _earlier(timeline: Sequence[tuple[int, str]], first_id: int) -> list[int]:
+    """Ids of the CONTEXT_MESSAGES messages before `first_id` in the session (the prompt's context)."""
+    ids = [mid for mid, _ in timeline]
+    at = ids.index(first_id) if first_id in ids else 0
+    return ids[max(0, at - CONTEXT_MESSAGES) : at]
 
 
 def summarize_sessions(
@@ -137,10 +165,12 @@ def summarize_sessions(
     embedder=None,
 ) -> StageResult:
     """Summarise the sessions that crossed the threshold on each day of `days` (one partition key or
-    a range), oldest day first: a day's backlog is the session's messages after its latest summary,
-    up to that day, so a range gives the summaries day-by-day runs give. One read of the range's
-    sessions, every summary in one gateway call, one transaction; `force` rewrites the range's
-    summaries. A result per day in `by_day`."""
+    a range). A session's segments are planned from its messages (plan_segments) up to the last day
+    of the range it has messages on, so a later day's run also writes an earlier day's missing
+    segment: whatever order days run in, the same segments come out; each is summarised from its own
+    messages and the few before it, and the chain links are recomputed under the session's lock after
+    every write. `force` rewrites the range's summaries over their own messages. A result per day in
+    `by_day`."""
     days = as_days(days)
     per = per_day(STAGE, days)
     threshold = max(1, settings.summary_message_threshold)
@@ -148,38 +178,32 @@ def summarize_sessions(
     for m in messages_for_days(store, days, ["session"]):
         day_sessions[m["day"]].add(m["session"])
     sessions = sorted(set().union(*day_sessions.values()))
-    jobs: list[dict] = []  # {session, msgs, previous, previous_id, replace, chained, day}
+    through = {s: max(d for d in days if s in day_sessions[d]) for s in sessions}
+    home = {s: min(d for d in days if s in day_sessions[d]) for s in sessions}
+    timelines = session_timelines(store, sessions, days[-1]) if sessions else {}
+    written = summaries_of_sessions(store, sessions) if sessions else {}
+    jobs: list[dict] = []  # {session, ids, day (the summary's), home (the range day it counts on), replace}
     if force:
         for s in summaries_for_days(store, days):
-            msgs = messages_by_ids(store, s["message_ids"])
-            prev = summary_by_id(store, s["previous_id"]) if s["previous_id"] else None
-            jobs.append(dict(session=s["session"], msgs=msgs, previous=prev, previous_id=s["previous_id"], replace=True, day=s["day"]))
-    lasts = last_summaries(store, sessions)
-    last_id = {s: lasts[s]["last_message_id"] if s in lasts else 0 for s in sessions}
-    history = sessions_messages_after(store, dict(last_id), days[-1]) if sessions else {}
-    planned: set[str] = set()  # sessions with a job earlier in this range: later jobs chain to it
-    for d in days:
-        for session in sorted(day_sessions[d]):
-            backlog = [m for m in history[session] if m["id"] > last_id[session] and m["day"] <= d]
-            if len(backlog) < threshold:
+            tl = timelines.get(s["session"]) or session_timelines(store, [s["session"]], days[-1])[s["session"]]
+            jobs.append(dict(session=s["session"], ids=list(s["message_ids"]), day=s["day"], home=s["day"], replace=True,
+                             earlier=_earlier(tl, s["message_ids"][0]) if s["message_ids"] else []))
+    for session in sessions:
+        covered = {int(i) for r in written[session] for i in (r["message_ids"] or [])}
+        segments = plan_segments(timelines[session], covered, threshold, through[session])
+        cut_days = {d for d, _ in segments}
+        for d in days:
+            if session in day_sessions[d] and d not in cut_days:
                 per[d].count("below_threshold")
                 per[d].skipped += 1
-                continue
-            for i in range(0, len(backlog), MAX_MESSAGES):
-                part = backlog[i : i + MAX_MESSAGES]
-                if len(part) < threshold and i > 0:
-                    break  # the tail waits for more messages
-                chained = session in planned
-                prev = None if chained else lasts.get(session)
-                jobs.append(dict(session=session, msgs=part, previous=prev, previous_id=prev["id"] if prev else None,
-                                 replace=False, chained=chained, day=d))
-                planned.add(session)
-                last_id[session] = part[-1]["id"]
-    items = [f"{j['session']}@{j['msgs'][-1]['id']}" for j in jobs]
+        for d, ids in segments:
+            jobs.append(dict(session=session, ids=ids, day=d, home=d if d in per else home[session], replace=False,
+                             earlier=_earlier(timelines[session], ids[0])))
+    items = [f"{j['session']}@{j['ids'][-1]}" for j in jobs]
     due = set(ledger.claim(store, STAGE, version, items, run_id, force=force))  # shared with a concurrent run, never paid twice
     for j, item in zip(jobs, items):
         if item not in due and not j["replace"]:
-            per[j["day"]].skipped += 1
+            per[j["home"]].skipped += 1
     jobs = [j for j, item in zip(jobs, items) if item in due or j["replace"]]
     if not jobs:
         _embed_kept(store, settings, embedder, days, [], [], force, per)
@@ -190,21 +214,40 @@ def summarize_sessions(
     if gateway is None:
         raise ValueError("summarize_sessions needs an LLM gateway (Gateway.from_settings); the offline backend is the default")
 
-    scores = scores_for(store, [m["id"] for j in jobs for m in j["msgs"]])
-    inputs = [_input(j["session"], j["msgs"], scores, j["previous"]) for j in jobs]
+    rows = {m["id"]: m for m in messages_by_ids(store, [i for j in jobs for i in (*j["ids"], *j["earlier"])])}
+    for j in jobs:
+        j["msgs"] = [rows[i] for i in j["ids"] if i in rows]
+    jobs = [j for j in jobs if j["msgs"]]  # a forced rewrite of a summary whose messages were all forgotten
+    inputs = [_input(j["session"], j["msgs"], [rows[i] for i in j["earlier"] if i in rows]) for j in jobs]
     outcomes, usage = gateway.run(SUMMARY_TASK, inputs)
-    kept_ids, kept_texts, discarded_ids = [], [], []
-    preview: dict[str, list] = {d: [] for d in days}
-    last_saved: dict[str, int] = {}
-    with store.begin() as conn:  # one transaction for the range; a later job links the id of the one before
-        for job, inp, outcome in zip(jobs, inputs, outcomes):
-            d = job["day"] if job["day"] in per else days[0]
-            r = per[d]
-            n_kept, n_disc = len(kept_ids), len(discarded_ids)
-            r.rows_written += _save(conn, job, inp, outcome, job["day"], version, usage, run_id, r, last_saved,
-                                    kept_ids, kept_texts, discarded_ids, preview[d])
-            r.count("kept", len(kept_ids) - n_kept)
-            r.count("discarded", len(discarded_ids) - n_disc)
+    kept_ids: list[int] = []
+    kept_texts: list[str] = []
+    discarded_ids: list[int] = []
+    preview: dict[str, list] = {}
+
+    def write() -> dict[str, StageResult]:
+        """One transaction for the range, holding the chain lock of its sessions, so the links are
+        recomputed from every summary committed, whichever run wrote it. Counts go to a fresh
+        result per day, kept only once the transaction commits (a retry counts once)."""
+        for acc in (kept_ids, kept_texts, discarded_ids):
+            acc.clear()
+        preview.clear()
+        fresh = per_day(STAGE, days)
+        touched = {j["session"] for j in jobs}
+        with chain_transaction(store, touched) as conn:
+            for job, inp, outcome in zip(jobs, inputs, outcomes):
+                r = fresh[job["home"]]
+                n_kept, n_disc = len(kept_ids), len(discarded_ids)
+                r.rows_written += _save(conn, job, inp, outcome, version, usage, run_id, r,
+                                        kept_ids, kept_texts, discarded_ids, preview.setdefault(job["home"], []))
+                r.count("kept", len(kept_ids) - n_kept)
+                r.count("discarded", len(discarded_ids) - n_disc)
+            relink_chains(conn, touched)
+        return fresh
+
+    for d, r in with_retries(write).items():  # a deadlock or a busy SQLite is retried with backoff
+        per[d] = per[d].merge(r)
+        per[d].days = [d]
     _embed_kept(store, settings, embedder, days, kept_ids, kept_texts, force, per)
     if discarded_ids and force:
         delete_embeddings(store, "summary", discarded_ids)  # a rewrite may have demoted a kept summary
@@ -213,7 +256,7 @@ def summarize_sessions(
         r.row_count = n
         for k in ("kept", "discarded", "below_threshold"):
             r.extra.setdefault(k, 0)
-        if preview[d]:
+        if preview.get(d):
             r.preview = f"**{d}**: {r.extra['kept']} kept, {r.extra['discarded']} discarded\n\n" + md_table(
                 ["session", "messages", "meaningfulness", "status", "summary"], preview[d], limit=8
             )
@@ -256,8 +299,9 @@ def _embed_kept(store: Store, settings: Settings, embedder, days: list[str], ids
         per.get(day_of.get(i), per[days[0]]).count("embedded")
 
 
-def _save(conn, job, inp, outcome, day, version, usage, run_id, result, last_saved, kept_ids, kept_texts, discarded_ids, preview) -> int:
-    """Record one session's outcome (summary row and ledger) in `conn`; returns rows written."""
+def _save(conn, job, inp, outcome, version, usage, run_id, result, kept_ids, kept_texts, discarded_ids, preview) -> int:
+    """Record one session's outcome (summary row and ledger) in `conn`; returns rows written. The
+    link to the previous summary is set by relink_chains after the run's rows are in."""
     item = f"{job['session']}@{job['msgs'][-1]['id']}"
     if not outcome.ok:
         record_unanswered(None, result, STAGE, version, [item], outcome, f"session {job['session']}", run_id, conn=conn)
@@ -266,11 +310,10 @@ def _save(conn, job, inp, outcome, day, version, usage, run_id, result, last_sav
     text = out.summary.strip()
     status = "kept" if out.meaningfulness >= KEEP_AT and text else "discarded"
     msgs = job["msgs"]
-    previous_id = job["previous_id"] if not job.get("chained") else last_saved.get(job["session"])
     row = dict(
         session=job["session"],
         channel=msgs[0]["channel"],
-        day=day if not job["replace"] else msgs[-1]["day"],
+        day=job["day"],
         first_message_id=msgs[0]["id"],
         last_message_id=msgs[-1]["id"],
         message_ids=[m["id"] for m in msgs],
@@ -278,14 +321,13 @@ def _save(conn, job, inp, outcome, day, version, usage, run_id, result, last_sav
         text=text or "(empty)",
         meaningfulness=int(out.meaningfulness),
         status=status,
-        previous_id=previous_id,
+        previous_id=None,
         backend=usage.backend,
         version=version,
         created_at=ledger.utcnow(),
     )
     sid, wrote = save_summary(conn, row, replace=job["replace"])
     ledger.mark(None, STAGE, version, [item], ledger.DONE, run_id=run_id, conn=conn)
-    last_saved[job["session"]] = sid
     (kept_ids if status == "kept" else discarded_ids).append(sid)
     if status == "kept":
         kept_texts.append(text)

@@ -12,6 +12,7 @@ from sqlalchemy import String, Table, cast, func, select
 from background_pipelines.store import ledger as ledger_store
 from background_pipelines.store.engine import Store, upsert
 from background_pipelines.store.ledger import utcnow
+from background_pipelines.store.pins import AUTO_PIN_CAP
 from background_pipelines.store.schema import (
     channel_summaries,
     characters,
@@ -144,11 +145,28 @@ def session_messages(store: Store, sessions: Sequence[str], start: datetime, end
     return out
 
 
-def active_pins(store: Store, character: str, message_ids: Iterable[int]) -> set[int]:
-    """Which of `message_ids` `character` holds pinned (not unpinned)."""
+def active_pins(store: Store, character: str, message_ids: Iterable[int], as_of: datetime | None = None) -> set[int]:
+    """Which of `message_ids` `character` holds pinned (not unpinned). With `as_of` (a day's end),
+    the pins as they stood then: manual pins held now, and the AUTO_PIN_CAP newest auto-pins pinned
+    before `as_of` (the cap evicts the oldest), whatever later days have pinned since, so a character
+    day reads the same pins whether later days were scored before it or not."""
     ids = sorted(set(message_ids))
     found: set[int] = set()
     with store.connect() as conn:
+        if as_of is not None:
+            q = (select(pins.c.message_id, pins.c.kind, pins.c.unpinned_at)
+                 .where(pins.c.character == character, pins.c.pinned_at < as_of)
+                 .order_by(pins.c.pinned_at.desc(), pins.c.message_id.desc()))
+            autos = 0
+            held: set[int] = set()
+            for mid, kind, unpinned in conn.execute(q):
+                if kind == "manual":
+                    if unpinned is None:
+                        held.add(mid)
+                elif autos < AUTO_PIN_CAP:
+                    autos += 1
+                    held.add(mid)
+            return held & set(ids)
         for chunk in _chunks(ids):
             found.update(
                 conn.execute(
@@ -160,14 +178,28 @@ def active_pins(store: Store, character: str, message_ids: Iterable[int]) -> set
     return found
 
 
-def kept_summaries_for_sessions(store: Store, sessions: Sequence[str]) -> list[dict]:
-    """Kept summaries of `sessions`, oldest first (the caller keeps those overlapping its messages)."""
+def summary_order(s: dict) -> tuple:
+    """Oldest first by what a summary covers (its day, then its last message), never by row id: ids
+    follow the order runs wrote them in, which differs between a backfill and a day-by-day run."""
+    return (s["day"], s["last_message_id"], s["session"])
+
+
+def fact_order(f: dict) -> tuple:
+    """Oldest first by the fact's own day, validity and content, never by row id (see summary_order)."""
+    return (f["day"], f["valid_from"], f["user_name"], f["kind"], f["predicate"], f["object"])
+
+
+def kept_summaries_for_sessions(store: Store, sessions: Sequence[str], through_day: str | None = None) -> list[dict]:
+    """Kept summaries of `sessions` (of UTC days <= `through_day`), oldest first (the caller keeps
+    those overlapping its messages)."""
     out: list[dict] = []
     with store.connect() as conn:
         for chunk in _chunks(list(sessions)):
             q = select(summaries).where(summaries.c.session.in_(chunk), summaries.c.status == "kept")
+            if through_day:
+                q = q.where(summaries.c.day <= through_day)
             out.extend(dict(r._mapping) for r in conn.execute(q))
-    out.sort(key=lambda s: s["id"])
+    out.sort(key=summary_order)
     return out
 
 
@@ -180,7 +212,7 @@ def facts_for_users(store: Store, user_names: Sequence[str], days: Sequence[str]
         for chunk in _chunks(sorted(set(user_names))):
             q = select(facts).where(facts.c.user_name.in_(chunk), facts.c.day.in_(sorted(set(days))))
             out.extend(dict(r._mapping) for r in conn.execute(q))
-    out.sort(key=lambda f: f["id"])
+    out.sort(key=fact_order)
     return out
 
 
@@ -189,11 +221,11 @@ def facts_of_user(store: Store, user_name: str, through_day: str, limit: int = 2
     q = (
         select(facts)
         .where(facts.c.user_name == user_name, facts.c.day <= through_day)
-        .order_by(facts.c.id.desc())
+        .order_by(facts.c.day.desc(), facts.c.valid_from.desc(), facts.c.kind.desc(), facts.c.predicate.desc(), facts.c.object.desc())
         .limit(limit)
     )
     with store.connect() as conn:
-        return [dict(r._mapping) for r in reversed(conn.execute(q).all())]
+        return sorted((dict(r._mapping) for r in conn.execute(q)), key=fact_order)
 
 
 def user_names_among(store: Store, names: Iterable[str]) -> set[str]:
@@ -320,7 +352,7 @@ def kept_summaries_between(store: Store, first_day: str, last_day: str) -> list[
     q = (
         select(summaries)
         .where(summaries.c.status == "kept", summaries.c.day >= first_day, summaries.c.day <= last_day)
-        .order_by(summaries.c.id)
+        .order_by(summaries.c.day, summaries.c.last_message_id, summaries.c.session)
     )
     with store.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
@@ -469,12 +501,15 @@ def latest_reflections(store: Store, user_names: Sequence[str], through_day: str
     with store.connect() as conn:
         for chunk in _chunks(sorted(set(user_names))):
             q = (
-                select(reflections)
+                select(reflections, summaries.c.last_message_id.label("_through_last"))
+                .join(summaries, summaries.c.id == reflections.c.through_summary_id, isouter=True)
                 .where(reflections.c.user_name.in_(chunk), reflections.c.day <= through_day)
-                .order_by(reflections.c.through_summary_id)
+                .order_by(reflections.c.day, summaries.c.last_message_id)  # by what it covers, not by row id
             )
             for r in conn.execute(q):
-                out[r.user_name] = dict(r._mapping)  # ascending: the newest wins
+                row = dict(r._mapping)
+                row.pop("_through_last", None)
+                out[r.user_name] = row  # ascending: the newest wins
     return out
 
 

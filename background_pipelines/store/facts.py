@@ -66,15 +66,21 @@ def count_for_day(store: Store, day: str) -> int:
         return conn.execute(select(func.count()).select_from(facts).where(facts.c.day == day)).scalar_one()
 
 
-def topic_tokens(store: Store, users: Iterable[str]) -> dict[str, set[str]]:
-    """{user: lower-cased words of the objects of their known facts}: what they talk about."""
+def topic_tokens(store: Store, users: Iterable[str], first_day: str, last_day: str) -> dict[str, dict[str, set[str]]]:
+    """{user: {day: lower-cased words of the objects of their facts of that day}} for facts of days
+    `first_day`..`last_day`: what they talked about, by the day they said it."""
     users = sorted(set(users))
-    out: dict[str, set[str]] = {u: set() for u in users}
+    out: dict[str, dict[str, set[str]]] = {u: {} for u in users}
+    if first_day > last_day:
+        return out
     with store.connect() as conn:
         for i in range(0, len(users), _CHUNK):
-            q = select(facts.c.user_name, facts.c.object).where(facts.c.user_name.in_(users[i : i + _CHUNK]), facts.c.kind == "fact")
-            for u, obj in conn.execute(q):
-                out[u].update(w for w in obj.lower().split() if w not in _WORDS_STOP and len(w) > 2)
+            q = select(facts.c.user_name, facts.c.day, facts.c.object).where(
+                facts.c.user_name.in_(users[i : i + _CHUNK]), facts.c.kind == "fact",
+                facts.c.day >= first_day, facts.c.day <= last_day,
+            )
+            for u, d, obj in conn.execute(q):
+                out[u].setdefault(d, set()).update(w for w in obj.lower().split() if w not in _WORDS_STOP and len(w) > 2)
     return out
 
 

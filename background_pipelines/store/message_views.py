@@ -87,6 +87,21 @@ def sessions_messages_after(store: Store, after: dict[str, int], up_to_day: str)
     return out
 
 
+def session_timelines(store: Store, sessions: Iterable[str], up_to_day: str) -> dict[str, list[tuple[int, str]]]:
+    """{session: [(message id, day), ...] up to `up_to_day`, oldest first}: the light columns a
+    session's summary segments are planned from, in bulk."""
+    sessions = sorted(set(sessions))
+    out: dict[str, list[tuple[int, str]]] = {s: [] for s in sessions}
+    with store.connect() as conn:
+        for i in range(0, len(sessions), _CHUNK):
+            q = (select(messages.c.session, messages.c.id, messages.c.day)
+                 .where(messages.c.session.in_(sessions[i : i + _CHUNK]), messages.c.day <= up_to_day)
+                 .order_by(messages.c.created_at, messages.c.id))
+            for s, mid, d in conn.execute(q):
+                out[s].append((int(mid), d))
+    return out
+
+
 def messages_by_ids(store: Store, ids: Sequence[int]) -> list[dict]:
     ids = sorted({int(i) for i in ids})
     rows: list[dict] = []

@@ -1,11 +1,13 @@
 """SQL for summaries: session summaries with their meaningfulness, kept or discarded, each linking
-the previous summary of its session."""
+the previous summary of its session, and the per-session lock their writers take."""
 
 from __future__ import annotations
 
-from typing import Sequence
+import hashlib
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from background_pipelines.store.engine import Store, insert_ignore, upsert
 from background_pipelines.store.schema import embeddings, summaries
@@ -26,6 +28,62 @@ def last_summaries(store: Store, sessions: Sequence[str], before_day: str | None
             for r in conn.execute(q.order_by(summaries.c.session, summaries.c.last_message_id)):
                 out[r.session] = dict(r._mapping)
     return out
+
+
+def summaries_of_sessions(store: Store, sessions: Iterable[str]) -> dict[str, list[dict]]:
+    """{session: its summaries, oldest (lowest last_message_id) first}, in bulk."""
+    sessions = sorted(set(sessions))
+    out: dict[str, list[dict]] = {s: [] for s in sessions}
+    with store.connect() as conn:
+        for i in range(0, len(sessions), 500):
+            q = select(summaries).where(summaries.c.session.in_(sessions[i : i + 500]))
+            for r in conn.execute(q.order_by(summaries.c.session, summaries.c.last_message_id)):
+                out[r.session].append(dict(r._mapping))
+    return out
+
+
+def _lock_id(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@contextmanager
+def chain_transaction(store: Store, sessions: Iterable[str]) -> Iterator:
+    """A transaction holding the chain lock of every session in `sessions`: two runs writing
+    summaries of one session (two days in parallel, a retry, a second worker) take turns, so the
+    relinking at the end sees every summary committed before. PostgreSQL: transaction-scoped advisory
+    locks taken in sorted order (waits never form a cycle); SQLite: BEGIN IMMEDIATE (one writer)."""
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.begin()
+            for k in sorted({_lock_id(f"summary-chain:{s}") for s in sessions}):
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def relink_chains(conn, sessions: Iterable[str]) -> int:
+    """Point each summary of `sessions` at the one before it (by last message id): the chain is a
+    function of which summaries exist, not of the order they were written in. Returns links changed."""
+    sessions = sorted(set(sessions))
+    changed = 0
+    for i in range(0, len(sessions), 500):
+        q = (select(summaries.c.id, summaries.c.session, summaries.c.previous_id)
+             .where(summaries.c.session.in_(sessions[i : i + 500]))
+             .order_by(summaries.c.session, summaries.c.last_message_id))
+        before: dict[str, int | None] = {}
+        for sid, session, prev in conn.execute(q).all():
+            want = before.get(session)
+            if prev != want:
+                conn.execute(update(summaries).where(summaries.c.id == sid).values(previous_id=want))
+                changed += 1
+            before[session] = sid
+    return changed
 
 
 def summaries_for_day(store: Store, day: str) -> list[dict]:
