@@ -428,6 +428,7 @@ register("lore_fact_sources", _lore_sources, "provenance rows of deleted facts d
 exempt("lore_documents", "character background documents written by operators (`bgp lore add`), not derived from users' messages")
 exempt("classification_experiments", "experiment parameters, counts and accuracy over an operator's labelled file")
 exempt("classification_results", "lines of an operator-supplied labelled file (not messages of the store) and their predictions")
+exempt("analysis_runs", "a run's window, filter settings, counts and failure reason; proposals are covered by their source_message_ids")
 exempt("forget_log", "hashes of forgotten keys and row counts, never names or text")
 
 

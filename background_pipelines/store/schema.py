@@ -622,3 +622,38 @@ knowledge_epochs = Table(
     UniqueConstraint("character", "day", name="uq_knowledge_epochs_character_day"),
     Index("ix_knowledge_epochs_day", "day"),
 )
+
+# -- analysis runs (migration lore_analysis): a window of messages -> filters -> LLM proposals ---------
+
+analysis_runs = Table(
+    "analysis_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, unique=True),  # the Dagster run (a retry resumes its batches)
+    Column("status", String(16), nullable=False),  # running | succeeded | failed
+    Column("window_start", DateTime, nullable=False),
+    Column("window_end", DateTime, nullable=False),
+    Column("config", JSON, nullable=False),  # keywords, min_length, mentions, batch_size, model
+    Column("fetched", Integer, nullable=False),
+    Column("kept", Integer, nullable=False),
+    Column("batches_total", Integer, nullable=False),
+    Column("batches_done", Integer, nullable=False),
+    Column("batches_failed", Integer, nullable=False),
+    Column("proposals", Integer, nullable=False),
+    Column("error", Text),  # why the run failed
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+)
+
+analysis_proposals = Table(
+    "analysis_proposals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("analysis_id", Integer, ForeignKey("analysis_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("batch", Integer, nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("analysis_id", "batch", "title", name="uq_analysis_proposals_batch_title"),
+)
