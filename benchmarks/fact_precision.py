@@ -38,6 +38,7 @@ from memory_eval import parse_session_time  # noqa: E402
 
 from background_pipelines.cognition.anchors import resolve  # noqa: E402
 from background_pipelines.cognition.statements import statements_in  # noqa: E402
+from benchmarks._report import Report  # noqa: E402
 
 LABELS = HERE / "data" / "fact_labels.jsonl"
 GOAL = 0.85
@@ -187,10 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     dated = [f for res in results.values() for f in res["new"] if f["days"]]
     ended = [f for res in results.values() for f in res["new"] if f["ended"]]
     print(f"\nnew facts with a date range: {len(dated)}, ending a fact: {len(ended)}; messages: {n_all}")
-    print("\nGoals:")
+    print()
+    report = Report("fact_precision")
     for name, figure, ok in verdicts:
-        print(f"  {name}: {figure}  {'MET' if ok else 'NOT MET'}")
-    return 0
+        report.check(f"offline fact rules, {name.split(':')[0]}: precision on hand-labelled facts", figure, name.split(": ", 1)[1], ok)
+    return report.finish()
 
 
 if __name__ == "__main__":

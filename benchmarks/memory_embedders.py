@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 KS = (1, 5, 10)
 
 
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dense-only evidence recall over {len(samples)} conversations, {n_turns} turns, "
           f"{sum(len(s.questions) for s in samples)} questions; load {os.getloadavg()[0]:.2f}")
     print(f"{'embedder':<32} {'category':<15} {'ev':>5} " + " ".join(f"{'@' + str(k):>6}" for k in KS) + "  CPU s/1k turns")
+    at10: dict[str, float] = {}
     for name, (enc, encq) in embedders.items():
         found, total = defaultdict(lambda: dict.fromkeys(KS, 0)), defaultdict(int)
         cpu = time.process_time()
@@ -121,7 +123,21 @@ def main(argv: list[str] | None = None) -> int:
         for g in sorted(total, key=lambda g: (g == "all", g)):
             print(f"{name:<32} {g:<15} {total[g]:>5} " + " ".join(f"{found[g][k] / total[g]:>6.3f}" for k in KS)
                   + (f"  {per_k:.2f}" if g == "all" else ""))
-    return 0
+        at10[name] = found["all"][10] / max(1, total["all"])
+    from benchmarks._report import Report
+
+    report = Report("memory_embedders")
+    hashing = next((v for n, v in at10.items() if n.startswith("hashing")), None)
+    for name, v in at10.items():
+        if not name.startswith("hashing") and hashing is not None:
+            report.check(f"dense-only evidence recall@10, {name} vs the hashing fallback", f"{v:.3f} vs {hashing:.3f}", "> hashing", v > hashing)
+    if len(at10) > 1:
+        best = max(at10, key=at10.get)
+        default = next((n for n in at10 if "MiniLM" in n), None)
+        if default:
+            report.check(f"the default local embedder (all-MiniLM-L6-v2) is the best measured (best: {best})", f"{at10[default]:.3f}",
+                         f">= {at10[best]:.3f}", at10[default] >= at10[best])
+    return report.finish()
 
 
 if __name__ == "__main__":
