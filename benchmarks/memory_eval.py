@@ -558,7 +558,7 @@ def check_goals(report, tally: Tally, name: str, speaker_goal: bool = True) -> N
 
 
 SETS = ("generated", "heldout", "demo", "chitchat")
-BENCH_ARGS = ["--generate", "--heldout", "--demo", "--chitchat", "2", "--embedder", "sentence-transformers"]
+BENCH_ARGS = ["--generate", "--heldout", "--demo", "--chitchat", "2"]
 SMOKE_ARGS = ["--smoke"]
 
 
@@ -574,7 +574,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, default=2)
     p.add_argument("--sessions", type=int, default=20)
     p.add_argument("--limit", type=int, help="evaluate only the first N samples of each set")
-    p.add_argument("--embedder", default="hashing", help="BGP_EMBEDDING_BACKEND for the run (default hashing)")
+    p.add_argument("--embedder", default=None,
+                   help="BGP_EMBEDDING_BACKEND for the run (default: the project's default, auto = all-MiniLM-L6-v2 when "
+                        "sentence-transformers is installed, else hashing; --smoke: hashing)")
     p.add_argument("--categories", default=",".join(f"{k}={v}" for k, v in CATEGORIES.items()),
                    help="category number = name, comma-separated (default: %(default)s)")
     p.add_argument("--json", help="also write the figures to this file")
@@ -588,6 +590,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--categories: expected 1=multi-hop,2=temporal,..., got {args.categories!r}")
     CATEGORIES.setdefault(6, "chitchat reply")
     CATEGORIES.setdefault(0, "unknown")
+    if args.embedder is None:
+        args.embedder = "hashing" if args.smoke else _auto_backend()
     tmp = tempfile.mkdtemp(prefix="bgp_memory_eval_")
     os.environ.update(BGP_HOME=tmp, BGP_EMBEDDING_BACKEND=args.embedder)
     os.environ.pop("BGP_LLM_BASE_URL", None)  # the offline backend: deterministic, no network
@@ -598,6 +602,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _auto_backend() -> str:
+    """What BGP_EMBEDDING_BACKEND=auto resolves to here (named, so the report says which embedder ran)."""
+    from background_pipelines.llm.embedders import sentence_transformers_available
+
+    return "sentence-transformers" if sentence_transformers_available() else "hashing"
 
 
 def _sets(args, tmp: Path) -> list[tuple[str, str, object]]:

@@ -66,6 +66,6 @@ def test_category_names_are_printed_and_configurable(tmp_path, capsys):
     path = _file(tmp_path, {"conversation": {"speaker_a": "Ana", "speaker_b": "Ben", "session_1_date_time": "2023-05-08T10:00:00",
                                              "session_1": [{"speaker": "Ana", "dia_id": "D1:1", "text": "hello there"}]},
                             "qa": [{"question": "hello?", "answer": "hi", "evidence": ["D1:1"], "category": 2}]})
-    assert memory_eval.main([path, "--categories", "1=single-hop,2=multi-hop"]) == 0
+    assert memory_eval.main([path, "--categories", "1=single-hop,2=multi-hop", "--embedder", "hashing"]) == 0
     out = capsys.readouterr().out
     assert "1 = single-hop, 2 = multi-hop" in out and "2 multi-hop" in out and "memory_eval:" in out
