@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets._common import asset_args, ranged_materialize_result
+from assets.errors import retry_only_healable
 from assets.latency import LatencyClass
 from assets.resources import LLMResource, StoreResource
 from background_pipelines.cognition.result import StageResult
@@ -45,7 +46,8 @@ def stage_asset(
         # one call over the run's whole range (a single-run backfill): reads and writes per range,
         # and each partition gets its own day's counts
         days = list(context.partition_keys)
-        result = engine_fn(s, helper, store.settings(), days, force=config.force, version=version, run_id=context.run_id)
+        with retry_only_healable(name):  # a timeout or lost connection is retried; a bug or bad input is not
+            result = engine_fn(s, helper, store.settings(), days, force=config.force, version=version, run_id=context.run_id)
         return ranged_materialize_result(context, name, result, "_nothing to do: every item is done at this code version_")
 
     return _asset

@@ -14,6 +14,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets._common import asset_args, materialize_result
+from assets.errors import retry_only_healable
 from assets import knowledge
 from assets.latency import COGNITION, SOCIAL, LatencyClass
 from assets.partitions import days_around
@@ -62,7 +63,8 @@ def _character_asset(
     )
     def _asset(context: dg.AssetExecutionContext, config: CharacterRunConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s = store.store()
-        result = run(s, llm.gateway(s), context.partition_keys, characters=config.characters or None, force=config.force, run_id=context.run_id)
+        with retry_only_healable(name):  # an unknown character in the config fails at once, never retried
+            result = run(s, llm.gateway(s), context.partition_keys, characters=config.characters or None, force=config.force, run_id=context.run_id)
         return materialize_result(context, name, result)
 
     return _asset
@@ -81,9 +83,10 @@ def _reflections_asset(settings: Settings) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, config: ReflectionRunConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s = store.store()
-        result = reflections.reflect_on_users(
-            s, llm.gateway(s), context.partition_keys, users=config.users or None, force=config.force, run_id=context.run_id
-        )
+        with retry_only_healable("reflections"):
+            result = reflections.reflect_on_users(
+                s, llm.gateway(s), context.partition_keys, users=config.users or None, force=config.force, run_id=context.run_id
+            )
         return materialize_result(context, "reflections", result)
 
     return _asset
@@ -102,9 +105,10 @@ def _gossip_asset(settings: Settings) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, config: CharacterRunConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s = store.store()
-        result = gossip.share_gossip(
-            s, llm.gateway(s), context.partition_keys, characters=config.characters or None, force=config.force, run_id=context.run_id
-        )
+        with retry_only_healable("gossip"):
+            result = gossip.share_gossip(
+                s, llm.gateway(s), context.partition_keys, characters=config.characters or None, force=config.force, run_id=context.run_id
+            )
         return materialize_result(context, "gossip", result)
 
     return _asset
@@ -122,10 +126,11 @@ def _channel_asset(settings: Settings) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, config: ChannelRunConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s = store.store()
-        result = channel_summaries.summarize_channels(
-            s, llm.gateway(s), context.partition_keys, window_hours=config.window_hours,
-            channels=config.channels or None, force=config.force, run_id=context.run_id,
-        )
+        with retry_only_healable("channel_summaries"):  # a bad window_hours fails at once
+            result = channel_summaries.summarize_channels(
+                s, llm.gateway(s), context.partition_keys, window_hours=config.window_hours,
+                channels=config.channels or None, force=config.force, run_id=context.run_id,
+            )
         return materialize_result(context, "channel_summaries", result)
 
     return _asset
@@ -144,11 +149,12 @@ def _drift_asset(settings: Settings) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, config: CharacterRunConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
         s, settings_now = store.store(), store.settings()
-        result = drift.observe_drift(
-            s, llm.embedder(), context.partition_keys, threshold=settings_now.drift_threshold,
-            baseline_days=settings_now.drift_baseline_days, characters=config.characters or None,
-            force=config.force, run_id=context.run_id,
-        )
+        with retry_only_healable("drift_observations"):  # an embeddings 5xx is retried; an unknown character is not
+            result = drift.observe_drift(
+                s, llm.embedder(), context.partition_keys, threshold=settings_now.drift_threshold,
+                baseline_days=settings_now.drift_baseline_days, characters=config.characters or None,
+                force=config.force, run_id=context.run_id,
+            )
         return materialize_result(context, "drift_observations", result)
 
     return _asset

@@ -41,4 +41,6 @@ def retry_only_healable(what: str) -> Iterator[None]:
     except Exception as exc:
         if healable(exc):
             raise
-        raise dg.Failure(description=f"{what}: {exc}", allow_retries=False) from exc
+        from background_pipelines.config import redact_urls
+
+        raise dg.Failure(description=redact_urls(f"{what}: {exc}"), allow_retries=False) from exc

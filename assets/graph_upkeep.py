@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets._common import asset_args
+from assets.errors import retry_only_healable
 from assets.latency import ACTION, COGNITION
 from assets.resources import LLMResource, StoreResource
 from background_pipelines import graph_upkeep as upkeep  # its functions load on first call (numpy, rapidfuzz)
@@ -133,9 +134,10 @@ def definitions(settings: Settings) -> dg.Definitions:
     )
     def store_backup(config: BackupConfig, store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()
-        r = backup_store(
-            store.store(), backup_dir_for(s), kind="snapshot" if config.snapshot else "nightly", force=config.force
-        )
+        with retry_only_healable("store_backup"):  # an unwritable BGP_BACKUP_DIR fails at once
+            r = backup_store(
+                store.store(), backup_dir_for(s), kind="snapshot" if config.snapshot else "nightly", force=config.force
+            )
         meta = {
             "skipped": r.skipped,
             "kind": r.kind,

@@ -19,6 +19,9 @@ from background_pipelines.cleanup import DEFAULT_RETENTION_DAYS, run_cleanup
 from background_pipelines.config import Settings
 
 TRIGGER_TAG = "bgp/trigger"
+# A failed step was already retried by its op's policy if a retry could heal it (assets/errors.py);
+# the instance's run retries are for runs that died (a lost worker), never a second pass at a user error.
+NO_RUN_RETRY_ON_STEP_FAILURE = {"dagster/retry_on_asset_or_op_failure": "false"}
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def asset_jobs(settings: Settings) -> dict[str, BuiltJob]:
         job = dg.define_asset_job(
             spec.name,
             selection=dg.AssetSelection.assets(*keys),
-            tags={**spec.latency.run_tags(), "bgp/job": spec.name},
+            tags={**spec.latency.run_tags(), "bgp/job": spec.name, **NO_RUN_RETRY_ON_STEP_FAILURE},
             description=f"{spec.trigger} run of {', '.join(keys)} ({spec.latency.name} class)",
             # no executor_def: every job takes the Definitions' executor (BGP_EXECUTOR, in_process by
             # default, since a step subprocess re-imports the project for seconds of work)
@@ -124,7 +127,7 @@ def cleanup_store(context, store: StoreResource) -> None:
     )
 
 
-@dg.job(name="cleanup_job", tags={**ACTION.run_tags(), "bgp/job": "cleanup_job"},
+@dg.job(name="cleanup_job", tags={**ACTION.run_tags(), "bgp/job": "cleanup_job", **NO_RUN_RETRY_ON_STEP_FAILURE},
         description="48-hourly cleanup of cache and superseded ledger rows older than 7 days")
 def cleanup_job():
     cleanup_store()
