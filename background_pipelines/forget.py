@@ -406,6 +406,15 @@ def _lore_sources(conn, scope: Scope) -> None:
     scope.count("lore_fact_sources", DELETE, n)
 
 
+def _hub_organisations(conn, scope: Scope) -> None:
+    """Organisations of a hub this forget deleted, or named after a forgotten user (hubs.py)."""
+    table = metadata.tables["hub_organisations"]
+    gone, pattern = scope.gone("entities"), _mentions(scope.users)
+    doomed = [r.id for r in conn.execute(select(table.c.id, table.c.hub_id, table.c.hub_name))
+              if r.hub_id in gone or (pattern and pattern.search(r.hub_name))]
+    scope.count("hub_organisations", DELETE, _delete_ids(conn, table, doomed))
+
+
 register("facts", _facts, "user's facts deleted; others citing forgotten messages trimmed (deleted if none left)", order=10)
 register("summaries", _summaries, "summaries that drew on the messages or the user deleted; their sessions re-derived", order=15)
 register("relations", _relations, "relations touching the user's entity deleted; others trimmed (deleted if no source left)", order=20)
@@ -424,6 +433,7 @@ register("messages", _messages, "the messages deleted (FTS triggers drop them fr
 exempt("characters", "personas written by operators, not derived from users' messages")
 exempt("llm_usage", "token and cost totals per day, task and model: counts only")
 exempt("backups", "a catalogue of backup files (path, size, checksum); the files are not rewritten, see forget_log")
+register("hub_organisations", _hub_organisations, "organisations of deleted hub entities or naming the user deleted", order=35)
 register("lore_fact_sources", _lore_sources, "provenance rows of deleted facts deleted", order=12)
 exempt("lore_documents", "character background documents written by operators (`bgp lore add`), not derived from users' messages")
 exempt("classification_experiments", "experiment parameters, counts and accuracy over an operator's labelled file")

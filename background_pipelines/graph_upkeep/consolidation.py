@@ -286,7 +286,8 @@ def resolve_entities(store: Store, embedder=None, *, dry_run: bool = False, now:
     run finds nothing new. `dry_run` plans without writing."""
     started = time.perf_counter()
     # an account's entity is one person by construction: never merged with a look-alike name
-    rows = [r for r in load_entities(store) if r["type"] != USER_ENTITY_TYPE]
+    # user accounts never merge; hub groups (hubs.py) are a derived layer keyed by their hub, not names
+    rows = [r for r in load_entities(store) if r["type"] not in (USER_ENTITY_TYPE, "hub_group")]
     plans, stats = plan_merges(rows, embedder)
     result = ConsolidationResult(entities=len(rows), plans=plans, plan_seconds=time.perf_counter() - started, **stats)
     planned = {i for p in plans for i in (p.survivor_id, p.merged_id)}

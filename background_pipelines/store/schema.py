@@ -657,3 +657,22 @@ analysis_proposals = Table(
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("analysis_id", "batch", "title", name="uq_analysis_proposals_batch_title"),
 )
+
+# -- hub organisation (migration lore_hubs): very-high-degree entities given a layer of typed groups ---
+
+hub_organisations = Table(
+    "hub_organisations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("hub_id", Integer, nullable=False),
+    Column("hub_name", String(255), nullable=False),
+    Column("degree", Integer, nullable=False),  # current explicit relations when last organised
+    Column("groups", JSON, nullable=False),  # [{entity_id, norm, name, direction, predicate, members}]
+    Column("status", String(16), nullable=False),  # active | undone
+    Column("audit", JSON, nullable=False),  # [{at, action, created, removed, updated, by, reason}]: the trail
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("undone_at", DateTime),
+    Column("undone_by", String(16)),  # person | threshold
+    Index("ix_hub_organisations_hub", "hub_id"),
+)
