@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets._common import asset_args
+from assets.errors import retry_only_healable
 from assets.latency import COGNITION
 from assets.resources import LLMResource, StoreResource
 from background_pipelines.config import Settings
@@ -56,14 +57,12 @@ def definitions(settings: Settings) -> dg.Definitions:
         **asset_args(settings, group_name=GROUP, latency=COGNITION, calls_llm=True, trigger=TRIGGER, daily=False),
     )
     def classification_experiment(context: dg.AssetExecutionContext, config: ExperimentConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
-        from background_pipelines.analysis.experiments import DatasetError, run_experiment
+        from background_pipelines.analysis.experiments import run_experiment
 
         s = store.store()
-        try:
+        with retry_only_healable("classification_experiment"):  # a bad file (DatasetError) fails once, never retried
             r = run_experiment(s, _gateway(llm, s, config.model), config.dataset, name=config.name, topics=config.topics,
                                instructions=config.instructions, batch_size=config.batch_size, run_id=context.run_id)
-        except DatasetError as exc:  # bad input: no retry will fix it
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
         meta = {
             "experiment_id": r.experiment_id,
             "status": r.status,
@@ -107,7 +106,8 @@ def definitions(settings: Settings) -> dg.Definitions:
             context.log_event(dg.AssetObservation(asset_key=context.asset_key, metadata={k: dg.MetadataValue.int(v) for k, v in p.items()}))
 
         s = store.store()
-        r = run_analysis(s, _gateway(llm, s, config.model), spec, run_id=context.run_id, progress=progress)
+        with retry_only_healable("analysis_proposals"):
+            r = run_analysis(s, _gateway(llm, s, config.model), spec, run_id=context.run_id, progress=progress)
         meta = {
             "analysis_id": r.analysis_id, "status": r.status, "fetched": r.fetched, "kept": r.kept,
             "batches_total": r.batches_total, "batches_done": r.batches_done, "batches_failed": r.batches_failed,

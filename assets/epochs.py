@@ -5,6 +5,7 @@ BGP_CHAT_LLM_ENABLED=false. Started by `epochs_schedule` (sensors/epochs.py)."""
 import dagster as dg
 
 from assets._common import asset_args, ranged_materialize_result
+from assets.errors import retry_only_healable
 from assets.character import CharacterRunConfig
 from assets.latency import COGNITION
 from assets.resources import StoreResource
@@ -29,8 +30,9 @@ def definitions(settings: Settings) -> dg.Definitions:
     def knowledge_epochs(context: dg.AssetExecutionContext, config: CharacterRunConfig, store: StoreResource) -> dg.MaterializeResult:
         from background_pipelines.epochs import synthesize_epochs
 
-        result = synthesize_epochs(store.store(), context.partition_keys, characters=config.characters or None,
-                                   force=config.force, run_id=context.run_id)
+        with retry_only_healable("knowledge_epochs"):
+            result = synthesize_epochs(store.store(), context.partition_keys, characters=config.characters or None,
+                                       force=config.force, run_id=context.run_id)
         return ranged_materialize_result(context, "knowledge_epochs", result, nothing="_no character that day_")
 
     return dg.Definitions(assets=[knowledge_epochs])

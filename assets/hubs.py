@@ -5,6 +5,7 @@ BGP_CHAT_LLM_ENABLED=false; the `weekly` trigger puts it in weekly_upkeep_job af
 import dagster as dg
 
 from assets._common import asset_args
+from assets.errors import retry_only_healable
 from assets.latency import ACTION
 from assets.resources import StoreResource
 from background_pipelines.config import Settings
@@ -27,7 +28,8 @@ def definitions(settings: Settings) -> dg.Definitions:
         from background_pipelines.hubs import organise_hubs
 
         threshold = store.settings().hub_degree_threshold
-        r = organise_hubs(store.store(), threshold=threshold)
+        with retry_only_healable("hub_organisation"):
+            r = organise_hubs(store.store(), threshold=threshold)
         return dg.MaterializeResult(metadata={
             "hubs": r.hubs, "organised": r.organised, "unchanged": r.unchanged, "undone_below_threshold": r.undone,
             "left_undone_by_a_person": r.skipped_undone, "groups_created": r.groups_created, "groups_removed": r.groups_removed,

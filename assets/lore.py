@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets._common import asset_args, materialize_result
+from assets.errors import retry_only_healable
 from assets.latency import COGNITION
 from assets.resources import LLMResource, StoreResource
 from background_pipelines.config import Settings
@@ -41,10 +42,11 @@ def definitions(settings: Settings) -> dg.Definitions:
         from background_pipelines.lore.digest import digest_lore  # at run time: the code location loads light
 
         s = store.store()
-        result = digest_lore(
-            s, llm.gateway(s), slice_chunks=config.slice_chunks or store.settings().lore_slice_chunks,
-            documents=config.documents or None, force=config.force, run_id=context.run_id,
-        )
+        with retry_only_healable("lore_digest"):  # a timeout or 5xx is retried; anything else fails once
+            result = digest_lore(
+                s, llm.gateway(s), slice_chunks=config.slice_chunks or store.settings().lore_slice_chunks,
+                documents=config.documents or None, force=config.force, run_id=context.run_id,
+            )
         return materialize_result(context, "lore_digest", result, nothing="_no lore document owes a chunk_")
 
     return dg.Definitions(assets=[lore_digest])

@@ -8,7 +8,7 @@ import dagster as dg
 from assets.epochs import TRIGGER
 from assets.latency import COGNITION
 from background_pipelines.config import Settings
-from sensors.jobs import TRIGGER_TAG, BuiltJob, asset_catalog
+from sensors.jobs import NO_RUN_RETRY_ON_STEP_FAILURE, TRIGGER_TAG, BuiltJob, asset_catalog
 from sensors.schedules import partition_schedule
 
 
@@ -17,7 +17,7 @@ def build_epochs_job(settings: Settings) -> BuiltJob | None:
     if not keys:
         return None
     job = dg.define_asset_job("epochs_job", selection=dg.AssetSelection.assets(*keys),
-                              tags={**COGNITION.run_tags(), "bgp/job": "epochs_job"},
+                              tags={**COGNITION.run_tags(), "bgp/job": "epochs_job", **NO_RUN_RETRY_ON_STEP_FAILURE},
                               description="Nightly knowledge epochs per character for a day (cognition class)")
     return BuiltJob(job, tuple(keys), True)
 

@@ -14,7 +14,7 @@ from assets.resources import StoreResource
 from background_pipelines.config import Settings
 from background_pipelines.store.lore import owed_summary
 from sensors._common import ACTIVE_STATUSES, sensor_status
-from sensors.jobs import TRIGGER_TAG, asset_catalog
+from sensors.jobs import NO_RUN_RETRY_ON_STEP_FAILURE, TRIGGER_TAG, asset_catalog
 
 INTERVAL_SECONDS = 20 * 60
 
@@ -25,7 +25,7 @@ def build_lore_job(settings: Settings) -> dg.UnresolvedAssetJobDefinition | None
         return None
     return dg.define_asset_job(
         "lore_digest_job", selection=dg.AssetSelection.assets(*keys),
-        tags={**COGNITION.run_tags(), "bgp/job": "lore_digest_job"},
+        tags={**COGNITION.run_tags(), "bgp/job": "lore_digest_job", **NO_RUN_RETRY_ON_STEP_FAILURE},
         description="One slice of every pending lore document into the knowledge graph (cognition class)",
     )
 

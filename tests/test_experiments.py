@@ -126,5 +126,6 @@ def test_a_bad_file_fails_the_run_naming_line_and_field(store, bgp_env, tmp_path
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert expected in failure.event_specific_data.error.message
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]  # bad input is never retried
     with store.connect() as conn:  # nothing written
         assert conn.execute(select(func.count()).select_from(classification_experiments)).scalar_one() == 0
