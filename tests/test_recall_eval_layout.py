@@ -69,3 +69,16 @@ def test_category_names_are_printed_and_configurable(tmp_path, capsys):
     assert memory_eval.main([path, "--categories", "1=single-hop,2=multi-hop", "--embedder", "hashing"]) == 0
     out = capsys.readouterr().out
     assert "1 = single-hop, 2 = multi-hop" in out and "2 multi-hop" in out and "memory_eval:" in out
+
+
+def test_chitchat_questions_are_real_questions_taken_out_with_the_real_reply_as_evidence():
+    [s] = memory_eval.chitchat_samples(1, sessions=3, per_sample=10)
+    texts = {t.text for t in s.turns}
+    by_dia = {t.dia_id: t for t in s.turns}
+    assert s.questions and len(s.sessions) == 3
+    for q in s.questions:
+        assert "?" in q.text and q.text not in texts  # asked of recall(), no longer in the conversation
+        [ev] = q.evidence
+        session, n = ev[1:].split(":")
+        assert f"D{session}:{int(n) - 1}" not in by_dia  # the question's own place, now empty
+        assert by_dia[ev].speaker in ("Robin", "Quinn")
