@@ -45,6 +45,10 @@ def forget_op(context: dg.OpExecutionContext, config: ForgetConfig, store: Store
         # (imported here: Dagster's storage modules cost ~0.3 CPU-s at code-location load)
         from assets.instance_privacy import redact_instance
 
+        from assets.users import forget_user_partitions  # the per-user view quotes the user's facts
+
+        # the view's partitions first: redaction rewrites the partition key its events are found by
+        views = 0 if config.dry_run else forget_user_partitions(context.instance, set(names))
         redacted = 0 if config.dry_run else redact_instance(context.instance, names, texts)
     # counts only: the user's name and texts never reach run metadata
     return dg.Output(
@@ -55,6 +59,7 @@ def forget_op(context: dg.OpExecutionContext, config: ForgetConfig, store: Store
             "messages": report.message_count,
             "rows_removed" if not report.dry_run else "rows_that_would_be_removed": report.total,
             "dagster_records_redacted": redacted,
+            "user_views_dropped": views,
             "by_table": dg.MetadataValue.md("```\n" + report.table() + "\n```"),
         },
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import dagster as dg
+from dagster_shared.serdes import deserialize_value
 from sqlalchemy import select
 from dagster._core.storage.event_log.schema import AssetKeyTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
@@ -85,3 +86,29 @@ def redact_instance(instance: dg.DagsterInstance, names: Iterable[str], texts: I
                     path.write_text(new, encoding="utf-8")
                     changed += 1
     return changed
+
+
+def drop_partition_events(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Sequence[str]) -> int:
+    """Delete the events of `asset_key`'s `partitions` (materializations and the step's other events
+    naming them) from the instance's event log, and its cached latest materialization when that was
+    one of them: Dagster's OSS storages do not implement wipe_asset_partitions. Returns rows deleted."""
+    partitions = sorted(set(partitions))
+    storage = instance.event_log_storage
+    if not partitions or not isinstance(storage, SqlEventLogStorage):
+        return 0
+    key = asset_key.to_string()
+    t = SqlEventLogStorageTable
+    deleted = 0
+    with storage.index_connection() as conn:
+        deleted += conn.execute(t.delete().where(t.c.asset_key == key, t.c.partition.in_(partitions))).rowcount or 0
+        last = conn.execute(select(AssetKeyTable.c.last_materialization).where(AssetKeyTable.c.asset_key == key)).scalar()
+        record = deserialize_value(last) if last else None
+        entry = getattr(record, "event_log_entry", None)
+        if entry is not None and entry.dagster_event and entry.dagster_event.partition in partitions:  # the cached latest
+            conn.execute(AssetKeyTable.update().where(AssetKeyTable.c.asset_key == key)
+                         .values(last_materialization=None, last_materialization_timestamp=None, cached_status_data=None))
+    if isinstance(storage, SqliteEventLogStorage):  # one database per run besides the index
+        for run_id in storage.get_all_run_ids():
+            with storage.run_connection(run_id) as conn:
+                deleted += conn.execute(t.delete().where(t.c.asset_key == key, t.c.partition.in_(partitions))).rowcount or 0
+    return deleted

@@ -124,3 +124,9 @@ def list_users(conn, *, platform: str | None = None, name: str | None = None, li
 
 def count_users(conn) -> int:
     return conn.execute(select(func.count()).select_from(users)).scalar_one()
+
+
+def keys_after(conn, after_id: int, limit: int = 1000) -> list[tuple[int, str]]:
+    """(id, user key) of the accounts registered after `after_id`, oldest first (a sensor's cursor)."""
+    q = select(users.c.id, users.c.name).where(users.c.id > after_id).order_by(users.c.id).limit(limit)
+    return [(int(i), k) for i, k in conn.execute(q)]

@@ -192,6 +192,56 @@ def render_text(p: dict) -> str:
     return "\n".join(lines)
 
 
+def profile_counts(p: dict) -> dict[str, int]:
+    """How many items of each kind the profile holds (what the UI's metadata shows as numbers)."""
+    return dict(
+        accounts=len(p["accounts"]), messages=int(p["activity"]["messages"] or 0), sessions=int(p["activity"]["sessions"] or 0),
+        facts=len(p["facts"]), current_facts=sum(1 for f in p["facts"] if f["valid_to"] is None),
+        preferences=len(p["preferences"]), relationships=len(p["relationships"]), pins=len(p["pins"]),
+        summaries=len(p["summaries"]), reflections=len(p["reflections"]), gossip=len(p["gossip"]),
+        graph_neighbours=len(p["graph"]["neighbours"]), forgotten_messages=len(p["forgotten"]["source_message_ids"]),
+    )
+
+
+def render_markdown(p: dict, *, limit: int = 25) -> str:
+    """The profile as markdown for the Dagster UI (the user_memory asset's metadata): the same sections
+    as `bgp users show`, each item with its validity and source message ids, `limit` items a section."""
+    u, a = p["user"], p["activity"]
+
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    def table(title: str, head: list[str], rows: list[list]) -> list[str]:
+        out = [f"\n**{title}** ({len(rows)})"]
+        if rows:
+            out += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows[:limit]]
+            if len(rows) > limit:
+                out.append(f"\n_{len(rows) - limit} more: `bgp users show {u['key']}`_")
+        return out
+
+    lines = [f"### {u['display_name'] or u['key']} (`{u['key']}`)",
+             f"{a['messages']} messages in {a['sessions']} sessions, {_d(a['first'])} .. {_d(a['last'])}; accounts: "
+             + ", ".join(f"`{acc['key']}` ({', '.join(acc['names']) or acc['display_name']})" for acc in p["accounts"])]
+    lines += table("facts", ["fact", "valid", "confidence", "sources"],
+                   [[f"{f['predicate']} {f['object']}", _validity(f), f"{f['confidence']:.2f}", _ids(f["source_message_ids"])] for f in p["facts"]])
+    lines += table("preferences", ["preference", "valid", "sources"],
+                   [[f["object"], _validity(f), _ids(f["source_message_ids"])] for f in p["preferences"]])
+    lines += table("relationships", ["character", "familiarity", "messages", "sessions", "span"],
+                   [[s["character"], f"{s['familiarity']:.2f}", s["interactions"], s["sessions"],
+                     f"{_d(s['first_interaction'])}..{_d(s['last_interaction'])}"] for s in p["relationships"]])
+    lines += table("pins", ["character", "message", "kind", "valid"], [[x["character"], x["message_id"], x["kind"], _validity(x)] for x in p["pins"]])
+    lines += table("summaries", ["day", "summary", "sources"], [[s["day"], _clip(s["text"], 100), _ids(s["source_message_ids"])] for s in p["summaries"]])
+    lines += table("reflections", ["day", "mood", "reflection", "sources"],
+                   [[r["day"], r["mood_trend"], _clip(r["text"], 90), _ids(r["source_message_ids"])] for r in p["reflections"]])
+    lines += table("graph neighbours", ["relation", "entity", "weight", "valid", "sources"],
+                   [[("-> " if n["direction"] == "out" else "<- ") + n["predicate"], n["entity"], f"{n['weight']:g}", _validity(n),
+                     _ids(n["source_message_ids"])] for n in p["graph"]["neighbours"]])
+    fg = p["forgotten"]
+    lines.append(f"\n**forgotten**: {len(fg['source_message_ids'])} cited message(s) no longer stored")
+    return "\n".join(lines)
+
+
 def render_html(p: dict) -> str:
     """A self-contained page (no scripts, no network): the sections as tables and the user's graph
     neighbourhood as an inline SVG (current edges solid, ended ones dashed)."""
