@@ -134,8 +134,13 @@ def derived_tables(engine) -> set[str]:
 
 
 def _reflect(engine, *, base_only: bool = False) -> MetaData:
+    """The store's tables as they are, minus generated columns (PostgreSQL's messages.tsv, migration
+    memlat_messages_tsv): the database computes them, so they are neither exported nor restored."""
     md = MetaData()
     md.reflect(bind=engine)
+    for table in md.tables.values():
+        for col in [c for c in table.columns if c.computed is not None]:
+            table._columns.remove(col)
     if base_only:
         for name in derived_tables(engine):
             if name in md.tables:

@@ -67,8 +67,8 @@ def _messages_sql(dialect: str, user, terms, character, at, limit, p: str = "m_"
     else:
         params.update({f"{p}q": _pg_tsquery(terms), f"{p}u": user})
         sql = (
-            f"SELECT m.id, ts_rank(to_tsvector('english', m.text), q) AS s FROM messages m, to_tsquery('english', :{p}q) q "
-            f"WHERE m.author = :{p}u AND to_tsvector('english', m.text) @@ q{extra} ORDER BY s DESC LIMIT :{p}n"
+            f"SELECT m.id, ts_rank(m.tsv, q) AS s FROM messages m, to_tsquery('english', :{p}q) q "
+            f"WHERE m.author = :{p}u AND m.tsv @@ q{extra} ORDER BY s DESC LIMIT :{p}n"
         )
     return sql, params
 
@@ -178,14 +178,14 @@ def search_turns(conn, channels: Sequence[str], terms: Sequence[str], *, charact
             "SELECT m.id, -bm25(messages_fts, 1.0, 0.0, 0.0) AS s FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid "
             f"WHERE messages_fts MATCH :t_q{extra} ORDER BY s DESC LIMIT :t_n"
         )
-        return [(int(i), float(s)) for i, s in conn.execute(text(sql), params)]
+        return [(int(i), float(s)) for i, s in conn.execute(text(sql), params).fetchall()]
+    # m.tsv: the stored tsvector (migration memlat_messages_tsv), so ranking reads it instead of re-parsing every match
     params.update({"t_q": _pg_tsquery(terms), "t_chs": list(channels)})
     sql = (
-        "SELECT m.id, ts_rank_cd(to_tsvector('english', m.text), q) AS s FROM messages m, to_tsquery('english', :t_q) q "
-        f"WHERE m.channel IN :t_chs AND to_tsvector('english', m.text) @@ q{extra} ORDER BY s DESC LIMIT :t_n"
+        "SELECT m.id, ts_rank_cd(m.tsv, q) AS s FROM messages m, to_tsquery('english', :t_q) q "
+        f"WHERE m.channel = ANY(:t_chs) AND m.tsv @@ q{extra} ORDER BY s DESC LIMIT :t_n"
     )
-    stmt = text(sql).bindparams(bindparam("t_chs", expanding=True))
-    return [(int(i), float(s)) for i, s in conn.execute(stmt, params)]
+    return [(int(i), float(s)) for i, s in conn.execute(text(sql), params).fetchall()]
 
 
 def turn_vectors(conn, channels: Sequence[str], model: str, *, character: str | None, at: datetime | None,
@@ -257,9 +257,9 @@ def turn_vectors_by_ids(conn, ids: Sequence[int], model: str) -> list[tuple]:
 def session_turns(conn, sessions: Iterable[str]) -> dict[str, list[int]]:
     """{session: its message ids in time order}: the turns next to a hit (a question and its answer)."""
     out: dict[str, list[tuple]] = {}
-    stmt = text("SELECT id, session, created_at FROM messages WHERE session IN :ss").bindparams(bindparam("ss", expanding=True))
+    stmt = text(f"SELECT id, session, created_at FROM messages WHERE {_in_list(conn, 'session', 'ss')}")
     for chunk in _chunks(sorted(set(sessions))):
-        for i, s, c in conn.execute(stmt, {"ss": list(chunk)}):
+        for i, s, c in conn.execute(stmt, {"ss": _list_param(conn, chunk)}).fetchall():
             out.setdefault(s, []).append((c, int(i)))
     return {s: [i for _, i in sorted(rows)] for s, rows in out.items()}
 
