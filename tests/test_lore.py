@@ -193,3 +193,55 @@ def test_an_unknown_character_is_refused(store, bgp_env, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown character 'Zed'" in err and "Mira" in err
     assert list_documents(s) == []
+
+
+def test_with_an_endpoint_the_llm_reads_each_chunk_and_failures_wait_in_the_ledger(store, bgp_env, tmp_path, monkeypatch):
+    """Through the local OpenAI-compatible server (real HTTP): facts come from the model's answer, each
+    placed at the sentence it quotes; a chunk the model cannot answer is failed with the reason and the
+    next run retries it (the cursor stays on it)."""
+    from background_pipelines.llm.local_server import LocalLLMServer
+    from background_pipelines.store import ledger
+
+    bees, cello = "Mira keeps bees on the roof of the old observatory in Lisbon.", "Mira plays the cello in a quartet every Thursday."
+    text = f"{bees}\n\n{cello}\n"
+    doc = tmp_path / "mira.md"
+    doc.write_text(text)
+    s = _store_with_mira(bgp_env)
+    add_documents(s, [doc], "Mira", chunk_chars=100)
+    assert len(chunk_text(text, 100)) == 2
+    broken = {"on": True}
+
+    def answer(request):
+        chunk = next(m["content"] for m in request["messages"] if m["role"] == "user")
+        if "cello" in chunk:
+            if broken["on"]:
+                return "not json"
+            return {"facts": [{"quote": cello, "predicate": "plays", "object": "cello",
+                               "confidence": 0.9, "about": None, "ended": False}]}
+        return {"facts": [{"quote": bees, "predicate": "keeps", "object": "bees", "confidence": 0.8,
+                           "about": None, "ended": False},
+                          {"quote": "made up", "predicate": "likes", "object": "jazz", "confidence": 0.5, "about": "landlord", "ended": False}]}
+
+    monkeypatch.setenv("BGP_LLM_MAX_ATTEMPTS", "1")
+    with LocalLLMServer(api_key="sk-test") as srv:
+        srv.script("lore_digest", answer)
+        monkeypatch.setenv("BGP_LLM_BASE_URL", srv.base_url)
+        monkeypatch.setenv("BGP_LLM_API_KEY", "sk-test")
+        settings = Settings.from_env()
+        assets = list(lore_definitions(settings).assets)
+        resources = {"store": StoreResource(), "llm": LLMResource()}
+        first = dg.materialize(assets, resources=resources, raise_on_error=False)
+        assert not first.success  # half the chunks failed: at BGP_FAILURE_RATE_THRESHOLD (0.5) the run fails
+        assert [(f["predicate"], f["object"], f["start"]) for f in lore_facts(s)] == [("keeps", "bees", 0)]
+        failed = ledger.failures(s, "lore_digest")
+        assert len(failed) == 1 and failed[0]["item"].endswith(":c1") and "invalid_json" in failed[0]["error"]
+        assert list_documents(s)[0]["cursor"] == 1 and list_documents(s)[0]["status"] == "pending"
+        broken["on"] = False
+        second = dg.materialize(assets, resources=resources)
+        assert second.success
+    facts_now = [(f["predicate"], f["object"], f["start"], f["end"]) for f in lore_facts(s)]
+    at = text.index(cello)
+    assert facts_now == [("keeps", "bees", 0, len(bees)), ("plays", "cello", at, at + len(cello))] and at > len(bees)
+    assert list_documents(s)[0]["status"] == "done"
+    meta = second.asset_materializations_for_node("lore_digest")[0].metadata
+    assert meta["llm_backend"].value == "openai" and meta["chunks_digested"].value == 1
