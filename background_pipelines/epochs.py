@@ -28,13 +28,14 @@ def _in(t: datetime | None, start: datetime, end: datetime) -> bool:
     return t is not None and start <= t < end
 
 
-def _epoch(store: Store, who) -> dict:
-    """The epoch row of one CharacterDay (without version, run_id, times)."""
+def _epoch(store: Store, who, all_rels: list[dict]) -> dict:
+    """The epoch row of one CharacterDay (without version, run_id, times); `all_rels`: the graph's
+    explicit relations, read once per run."""
     users = cstore.users_known_by(store, who.name, who.end) | {who.name}
     fs = estore.facts_of_users_until(store, users, who.end)
     today = [f for f in fs if _in(f["valid_from"], who.start, who.end)]
     fact_ids = {int(f["id"]) for f in fs}
-    rels = estore.relations_citing(store, fact_ids)
+    rels = estore.relations_citing(all_rels, fact_ids)
     ents = estore.entities_by_id(store, {r["src_id"] for r in rels} | {r["dst_id"] for r in rels})
     first: dict[int, datetime] = {}
     for r in rels:
@@ -99,6 +100,7 @@ def synthesize_epochs(
     days = as_days(days)
     per = per_day(STAGE, days)
     profiles = cstore.character_profiles(store)
+    all_rels: list[dict] | None = None  # read on the first day with a character to write
     for d in days:
         r = per[d]
         names = set(profiles) | cstore.character_authors_between(store, *widest_window(d))
@@ -110,7 +112,9 @@ def synthesize_epochs(
         if waiting:
             ledger.mark(store, STAGE, VERSION, waiting, ledger.PENDING, error=NOT_OVER, run_id=run_id)
             r.pending += len(waiting)
-        rows = [_epoch(store, w) for w in over]
+        if over and all_rels is None:
+            all_rels = estore.explicit_relations(store)
+        rows = [_epoch(store, w, all_rels or []) for w in over]
         old = estore.existing(store, [(x["character"], d) for x in rows])
         fresh = [x for x in rows if force or old.get((x["character"], d)) != {"version": VERSION, "material_hash": x["material_hash"]}]
         r.skipped += len(rows) - len(fresh)

@@ -26,17 +26,18 @@ def facts_of_users_until(store: Store, users: Iterable[str], end: datetime) -> l
     return sorted(out, key=lambda f: (f["valid_from"], f["id"]))
 
 
-def relations_citing(store: Store, fact_ids: set[int]) -> list[dict]:
-    """Relations whose source facts include one of `fact_ids` (read whole: relations hold JSON lists)."""
+def explicit_relations(store: Store) -> list[dict]:
+    """Every relation folded from facts (not inferred), read once per run: a relation's sources are a
+    JSON list, so which facts it rests on is decided in Python (relations_citing)."""
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(relations).where(relations.c.inferred.is_(False)))]
+
+
+def relations_citing(rels: list[dict], fact_ids: set[int]) -> list[dict]:
+    """Those of `rels` whose source facts include one of `fact_ids`."""
     if not fact_ids:
         return []
-    out = []
-    with store.connect() as conn:
-        for r in conn.execute(select(relations).where(relations.c.inferred.is_(False))):
-            src = r.source_fact_ids if isinstance(r.source_fact_ids, list) else []
-            if fact_ids.intersection(int(i) for i in src):
-                out.append(dict(r._mapping))
-    return out
+    return [r for r in rels if isinstance(r["source_fact_ids"], list) and fact_ids.intersection(int(i) for i in r["source_fact_ids"])]
 
 
 def entities_by_id(store: Store, ids: Iterable[int]) -> dict[int, dict]:

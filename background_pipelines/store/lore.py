@@ -69,14 +69,18 @@ def set_progress(conn, doc_id: int, cursor: int, status: str, at: datetime | Non
 
 
 def fact_ids(conn, keys: Iterable[tuple]) -> dict[tuple, int]:
-    """{(user_name, kind, predicate, object, valid_from): fact id} for the given identity keys."""
+    """{(user_name, kind, predicate, object, valid_from): fact id} for the given identity keys: one read
+    per user over the span of their valid times (a chunk's keys lie microseconds apart)."""
+    keys = set(keys)
     out: dict[tuple, int] = {}
-    for user, kind, pred, obj, at in set(keys):
-        r = conn.execute(select(facts.c.id).where(
-            facts.c.user_name == user, facts.c.kind == kind, facts.c.predicate == pred, facts.c.object == obj, facts.c.valid_from == at
-        )).first()
-        if r is not None:
-            out[(user, kind, pred, obj, at)] = int(r[0])
+    for user in sorted({k[0] for k in keys}):
+        mine = [k for k in keys if k[0] == user]
+        lo, hi = min(k[4] for k in mine), max(k[4] for k in mine)
+        q = select(facts.c.id, facts.c.kind, facts.c.predicate, facts.c.object, facts.c.valid_from).where(
+            facts.c.user_name == user, facts.c.valid_from >= lo, facts.c.valid_from <= hi)
+        for fid, kind, pred, obj, at in conn.execute(q):
+            if (user, kind, pred, obj, at) in keys:
+                out[(user, kind, pred, obj, at)] = int(fid)
     return out
 
 
