@@ -7,6 +7,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets._common import asset_args
+from assets.errors import retry_only_healable
 from assets.latency import ACTION
 from assets.resources import StoreResource
 from background_pipelines.config import Settings
@@ -33,7 +34,8 @@ def definitions(settings: Settings) -> dg.Definitions:
         # at use: the probe brings the HTTP client, which loading the code location should not
         from background_pipelines.probe import OK, SKIPPED, failures, preview, probe_endpoints
 
-        probes = probe_endpoints(store.settings())
+        with retry_only_healable("endpoint_probe"):
+            probes = probe_endpoints(store.settings())
         meta: dict = {"preview": dg.MetadataValue.md(preview(probes)), "dagster/row_count": len(probes)}
         for p in probes:
             meta[f"{p.name}_status"] = p.status

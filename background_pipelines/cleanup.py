@@ -1,10 +1,13 @@
-"""The periodic cleanup (every 48 h): LLM cache rows and superseded ledger rows older than 7 days.
+"""The periodic cleanup (every 48 h): LLM cache rows, superseded ledger rows, and executed or cancelled
+scheduled prompts older than 7 days.
 
 What goes and why (nothing here can make an item due again):
 - llm_cache rows older than the cutoff: a cache miss only costs a repeated call;
 - ledger rows older than the cutoff written by a version other than their stage's current one:
   `todo()` ignores them already. Current-version rows stay, whatever their status: `done` rows keep
-  items from being reprocessed, `pending`/`failed` rows are the record of what is owed and why.
+  items from being reprocessed, `pending`/`failed` rows are the record of what is owed and why;
+- scheduled prompts done or cancelled before the cutoff whose delivery is settled, with the claims of
+  their occurrences, and delivered outbound actions older than it (failed ones stay, with their reason).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ class CleanupResult:
     cutoff: datetime
     llm_cache_deleted: int
     ledger_deleted: int
+    prompts_deleted: int = 0
+    prompt_fires_deleted: int = 0
+    actions_deleted: int = 0
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -38,4 +44,8 @@ def run_cleanup(store: Store, older_than_days: int = DEFAULT_RETENTION_DAYS, *, 
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
     cache = retention.purge_llm_cache(store, cutoff)
     ledger_rows = retention.purge_superseded_ledger(store, cutoff, retention.current_versions(store))
-    return CleanupResult(cutoff, cache, ledger_rows)
+    from background_pipelines.prompts.api import cleanup_prompts
+
+    with store.begin() as conn:
+        prompts = cleanup_prompts(conn, cutoff)
+    return CleanupResult(cutoff, cache, ledger_rows, **prompts)

@@ -176,6 +176,9 @@ class Settings:
     nightly_hour: int = 3
     alert_webhook_url: str | None = None
     webhook_secret: Secret = field(default_factory=lambda: Secret(None))
+    # scheduled prompts and outbound actions: the bot's webhook (signed with BGP_WEBHOOK_SECRET)
+    actions_webhook_url: str | None = None
+    actions_max_attempts: int = 5
     # character drift: flag a day whose drift score reaches the threshold, against a baseline window
     drift_threshold: float = 0.5
     drift_baseline_days: int = 14
@@ -236,6 +239,9 @@ class Settings:
         backup_dir = _str(env, "BGP_BACKUP_DIR", None)
         failure_rate = _num(env, "BGP_FAILURE_RATE_THRESHOLD", 0.5, float)
         snapshot_hours = _num(env, "BGP_SNAPSHOT_EVERY_HOURS", 6, int)
+        actions_attempts = _num(env, "BGP_ACTIONS_MAX_ATTEMPTS", 5, int)
+        if actions_attempts < 1:
+            raise ConfigError(f"BGP_ACTIONS_MAX_ATTEMPTS={actions_attempts}: expected at least 1")
         if snapshot_hours not in (1, 2, 3, 4, 6, 8, 12, 24):
             raise ConfigError(f"BGP_SNAPSHOT_EVERY_HOURS={snapshot_hours}: expected a divisor of 24 (1, 2, 3, 4, 6, 8, 12 or 24)")
         if not 0 < failure_rate <= 1:
@@ -287,6 +293,8 @@ class Settings:
             nightly_hour=nightly_hour,
             alert_webhook_url=_str(env, "BGP_ALERT_WEBHOOK_URL", None),
             webhook_secret=Secret(_str(env, "BGP_WEBHOOK_SECRET", None)),
+            actions_webhook_url=_str(env, "BGP_ACTIONS_WEBHOOK_URL", None),
+            actions_max_attempts=actions_attempts,
             drift_threshold=_num(env, "BGP_DRIFT_THRESHOLD", 0.5, float),
             drift_baseline_days=_num(env, "BGP_DRIFT_BASELINE_DAYS", 14, int),
             failure_rate_threshold=failure_rate,

@@ -113,7 +113,7 @@ def asset_jobs(settings: Settings) -> dict[str, BuiltJob]:
 
 # -- cleanup: not an asset (it derives nothing), an op job over the engine's cleanup -------------
 
-@dg.op(description="Delete LLM cache rows and superseded ledger rows older than the retention (see cleanup.py)")
+@dg.op(description="Delete LLM cache rows, superseded ledger rows and finished scheduled prompts older than the retention (see cleanup.py)")
 def cleanup_store(context, store: StoreResource) -> None:
     s = store.store()
     try:
@@ -123,12 +123,13 @@ def cleanup_store(context, store: StoreResource) -> None:
     context.log.info(f"cleanup: {result.as_dict()}")
     context.add_output_metadata(
         {"llm_cache_deleted": result.llm_cache_deleted, "ledger_deleted": result.ledger_deleted,
-         "cutoff": result.cutoff.isoformat(timespec="seconds")}
+         "prompts_deleted": result.prompts_deleted, "prompt_fires_deleted": result.prompt_fires_deleted,
+         "actions_deleted": result.actions_deleted, "cutoff": result.cutoff.isoformat(timespec="seconds")}
     )
 
 
 @dg.job(name="cleanup_job", tags={**ACTION.run_tags(), "bgp/job": "cleanup_job", **NO_RUN_RETRY_ON_STEP_FAILURE},
-        description="48-hourly cleanup of cache and superseded ledger rows older than 7 days")
+        description="48-hourly cleanup of cache rows, superseded ledger rows and finished scheduled prompts older than 7 days")
 def cleanup_job():
     cleanup_store()
 

@@ -11,13 +11,14 @@ import dagster as dg
 from assets.latency import ACTION
 from background_pipelines.config import Settings
 from sensors._common import schedule_status
+from sensors.jobs import NO_RUN_RETRY_ON_STEP_FAILURE
 
 PROBE_CRON = "0 */2 * * *"
 
 probe_job = dg.define_asset_job(
     "probe_job",
     selection=dg.AssetSelection.assets("endpoint_probe"),
-    tags={**ACTION.run_tags(), "bgp/job": "probe_job"},
+    tags={**ACTION.run_tags(), "bgp/job": "probe_job", **NO_RUN_RETRY_ON_STEP_FAILURE},
     description="Probe the configured LLM and embedding endpoints and keys (endpoint_probe)",
 )
 

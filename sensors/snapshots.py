@@ -11,13 +11,14 @@ import dagster as dg
 from assets.latency import ACTION
 from background_pipelines.config import Settings
 from sensors._common import schedule_status
+from sensors.jobs import NO_RUN_RETRY_ON_STEP_FAILURE
 
 snapshot_job = dg.define_asset_job(
     "snapshot_job",
     selection=dg.AssetSelection.assets("store_backup"),
     # baked in, so a launch from the UI is a snapshot too (the nightly job writes nightly backups)
     config={"ops": {"store_backup": {"config": {"snapshot": True, "force": False}}}},
-    tags={**ACTION.run_tags(), "bgp/job": "snapshot_job"},
+    tags={**ACTION.run_tags(), "bgp/job": "snapshot_job", **NO_RUN_RETRY_ON_STEP_FAILURE},
     description="A store snapshot (store_backup with snapshot: true); snapshots keep the newest 5",
 )
 

@@ -34,7 +34,7 @@ EXPECTED_REMOVED = {
 UPKEEP = dict(
     assets={"message_embeddings", "graph_decay", "graph_pruning", "store_backup", "graph_consolidation", "graph_enrichment",
             "drift_observations", "endpoint_probe", "knowledge_epochs", "hub_organisation"},
-    jobs={"cleanup_job", "nightly_upkeep_job", "weekly_upkeep_job", "drift_job", "probe_job", "snapshot_job", "epochs_job"},
+    jobs={"cleanup_job", "nightly_upkeep_job", "weekly_upkeep_job", "drift_job", "probe_job", "snapshot_job", "epochs_job", "actions_job"},
     schedules={"cleanup_schedule", "nightly_upkeep_schedule", "weekly_upkeep_schedule", "drift_schedule", "probe_schedule",
                "snapshot_schedule", "epochs_schedule"},
 )

@@ -170,6 +170,14 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict], index_el
     return conn.execute(stmt, list(rows)).rowcount or 0
 
 
+def insert_one_ignore(conn: Connection, table: Table, row: dict, index_elements: Sequence[str]) -> int | None:
+    """Insert one row unless it conflicts on `index_elements`: the new row's id, or None when one existed.
+    (RETURNING, not rowcount: psycopg reports rowcount -1 for these inserts, which reads as "inserted".)"""
+    stmt = _insert(conn, table).values(**row).on_conflict_do_nothing(index_elements=list(index_elements)).returning(table.c.id)
+    found = conn.execute(stmt).first()
+    return int(found[0]) if found else None
+
+
 def upsert(conn: Connection, table: Table, rows: Sequence[dict], keys: Sequence[str], update: Sequence[str]) -> None:
     """Insert rows, overwriting the `update` columns of rows that already exist by `keys`."""
     if not rows:

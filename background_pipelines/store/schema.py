@@ -676,3 +676,63 @@ hub_organisations = Table(
     Column("undone_by", String(16)),  # person | threshold
     Index("ix_hub_organisations_hub", "hub_id"),
 )
+
+# -- scheduled prompts and outbound actions (migration actions_prompts) ------------------------------
+
+# A prompt a user scheduled for a character: once (`next_at` the one occurrence) or by cron in the
+# user's timezone. `next_at` (UTC) is the next occurrence to fire; NULL once done or cancelled.
+scheduled_prompts = Table(
+    "scheduled_prompts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_name", String(255), nullable=False),  # the user key (forget deletes the user's prompts)
+    Column("character", String(255), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(8), nullable=False),  # once | cron
+    Column("cron", String(120)),
+    Column("timezone", String(64), nullable=False),
+    Column("next_at", DateTime),
+    Column("status", String(16), nullable=False),  # active | done | cancelled
+    Column("fired", Integer, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_scheduled_prompts_due", "status", "next_at"),
+    Index("ix_scheduled_prompts_user", "user_name"),
+)
+
+# The claim of one occurrence: inserted in the transaction that advances the prompt's next_at, so an
+# occurrence is fired once whatever the number of daemons or restarts (unique prompt + occurrence).
+prompt_fires = Table(
+    "prompt_fires",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prompt_id", Integer, nullable=False),
+    Column("occurrence_at", DateTime, nullable=False),  # UTC: the occurrence fired
+    Column("user_name", String(255), nullable=False),
+    Column("action_id", Integer),  # the outbound action that delivers it
+    Column("skipped", Integer, nullable=False, default=0),  # occurrences missed while nothing ran (not fired)
+    Column("claimed_at", DateTime, nullable=False),
+    UniqueConstraint("prompt_id", "occurrence_at", name="uq_prompt_fires_occurrence"),
+)
+
+# Outbound actions (prompt, image, voice, post, heartbeat) posted to the bot's signed webhook: one row per
+# action (unique dedup_key), pending -> sending -> delivered, or failed with the reason.
+outbound_actions = Table(
+    "outbound_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedup_key", String(255), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("character", String(255)),
+    Column("user_name", String(255)),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("delivered_at", DateTime),
+    Index("ix_outbound_actions_due", "status", "next_attempt_at"),
+)
