@@ -3,14 +3,14 @@ prompt_fires (the unique claim of each fired occurrence) and outbound_actions (t
 posted to the bot's signed webhook)
 
 Revision ID: actions_prompts
-Revises: lore_hubs
+Revises: memlat_messages_tsv
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "actions_prompts"
-down_revision = "lore_hubs"
+down_revision = "memlat_messages_tsv"
 branch_labels = None
 depends_on = None
 
