@@ -32,7 +32,7 @@ def definitions(settings: Settings) -> dg.Definitions:
             r = organise_hubs(store.store(), threshold=threshold)
         return dg.MaterializeResult(metadata={
             "hubs": r.hubs, "organised": r.organised, "unchanged": r.unchanged, "undone_below_threshold": r.undone,
-            "left_undone_by_a_person": r.skipped_undone, "groups_created": r.groups_created, "groups_removed": r.groups_removed,
+            "left_undone_by_a_person": r.skipped_undone, "nothing_to_group": r.ungroupable, "groups_created": r.groups_created, "groups_removed": r.groups_removed,
             "layer_relations_created": r.relations_created, "layer_relations_removed": r.relations_removed,
             "layer_relations_updated": r.relations_updated, "threshold": threshold,
             "dagster/row_count": r.hubs, "preview": dg.MetadataValue.md(r.preview()),

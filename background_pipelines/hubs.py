@@ -34,6 +34,7 @@ class HubResult:
     organised: int = 0  # hubs whose layer changed this run
     unchanged: int = 0
     skipped_undone: int = 0  # undone by a person: left alone
+    ungroupable: int = 0  # no relation type with MIN_GROUP neighbours: left as it is
     undone: int = 0  # fell below the threshold: layer removed
     groups_created: int = 0
     groups_removed: int = 0
@@ -44,7 +45,7 @@ class HubResult:
 
     def preview(self) -> str:
         head = (f"{self.hubs} hub(s): **{self.organised} organised**, {self.unchanged} unchanged, {self.undone} undone "
-                f"(below the threshold), {self.skipped_undone} left undone by a person; groups +{self.groups_created}/"
+                f"(below the threshold), {self.skipped_undone} left undone by a person, {self.ungroupable} with nothing to group; groups +{self.groups_created}/"
                 f"-{self.groups_removed}, layer relations +{self.relations_created}/-{self.relations_removed}/~{self.relations_updated}")
         return head + ("\n\n" + md_table(["hub", "degree", "group", "members"], self.lines, limit=20) if self.lines else "")
 
@@ -149,6 +150,9 @@ def organise_hubs(store: Store, *, threshold: int = DEFAULT_THRESHOLD, min_group
                 result.skipped_undone += 1
                 continue
             want = _desired(hub, hs.current_relations_of(conn, hub_id), min_group)
+            if not want and not (latest and latest["status"] == "active"):
+                result.ungroupable += 1  # every relation type has a single neighbour: nothing to group
+                continue
             changed = _sync(conn, hub, want, now)
             n = {k: len(v) for k, v in changed.items()}
             record = _groups_record(conn, hub_id, want)
