@@ -121,3 +121,27 @@ def deliver_actions(store: Store, url: str, secret: Secret | str | None, *, limi
         astore.settle(store, action_id, token, status=astore.DELIVERED, error=None, now=utcnow())
         result.delivered.append(action_id)
     return result
+
+
+@dataclass
+class QueueResult:
+    queued: list[str] = field(default_factory=list)  # keys queued now
+    existing: list[str] = field(default_factory=list)  # keys queued by an earlier run (nothing written)
+
+    def preview(self) -> str:
+        lines = [f"queued **{len(self.queued)}** post action(s); {len(self.existing)} already queued"]
+        lines += [f"- `{k}`" for k in self.queued[:20]]
+        return "\n".join(lines)
+
+
+def queue_diary_posts(store: Store, days: list[str], *, now: datetime | None = None) -> QueueResult:
+    """One `post` action per diary entry of `days` (key `diary:<character>:<day>`), for a bot that lets
+    its characters share their diary; a re-run or a backfill queues nothing twice."""
+    result = QueueResult()
+    for entry in astore.diary_entries(store, days):
+        key = f"diary:{entry['character']}:{entry['day']}"
+        q = request_action(store, "post", key=key, character=entry["character"], now=now, payload={
+            "source": "diary", "diary_id": entry["id"], "day": entry["day"], "title": entry["title"], "text": entry["text"],
+            "mood": entry["mood"]})
+        (result.queued if q.created else result.existing).append(key)
+    return result

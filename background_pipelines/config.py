@@ -179,6 +179,7 @@ class Settings:
     # scheduled prompts and outbound actions: the bot's webhook (signed with BGP_WEBHOOK_SECRET)
     actions_webhook_url: str | None = None
     actions_max_attempts: int = 5
+    actions_diary_posts: bool = False  # diary_posts: queue a `post` action per diary entry
     # character drift: flag a day whose drift score reaches the threshold, against a baseline window
     drift_threshold: float = 0.5
     drift_baseline_days: int = 14
@@ -295,6 +296,7 @@ class Settings:
             webhook_secret=Secret(_str(env, "BGP_WEBHOOK_SECRET", None)),
             actions_webhook_url=_str(env, "BGP_ACTIONS_WEBHOOK_URL", None),
             actions_max_attempts=actions_attempts,
+            actions_diary_posts=_bool(env, "BGP_ACTIONS_DIARY_POSTS", False),
             drift_threshold=_num(env, "BGP_DRIFT_THRESHOLD", 0.5, float),
             drift_baseline_days=_num(env, "BGP_DRIFT_BASELINE_DAYS", 14, int),
             failure_rate_threshold=failure_rate,

@@ -110,3 +110,45 @@ def test_a_deliverer_that_died_mid_request_never_posts_twice(store, capsys, bgp_
         assert bgp(["actions", "list"]) == 0 and "delivered" in capsys.readouterr().out
     finally:
         bot.close()
+
+
+def test_diary_posts_queue_one_post_per_entry_and_actions_job_delivers_them(bgp_env, store, monkeypatch):
+    from background_pipelines.store.ledger import utcnow as now_
+    from background_pipelines.store.schema import diaries
+
+    with store.begin() as conn:  # the diaries asset's output for 2026-12-06 (upstream data of this test)
+        for character in ("Mira", "Juno"):
+            conn.execute(diaries.insert().values(
+                character=character, day="2026-12-06", title=f"{character}'s day", text=f"{character} wrote", mood="calm",
+                users=[], source_message_ids=[], source_summary_ids=[], source_fact_ids=[], material_hash="h", backend="offline",
+                version="v", created_at=now_(), updated_at=now_()))
+    bot = Receiver()
+    monkeypatch.setenv("BGP_ACTIONS_WEBHOOK_URL", bot.url)
+    monkeypatch.setenv("BGP_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("BGP_ACTIONS_DIARY_POSTS", "true")
+    monkeypatch.setenv("BGP_START_DATE", "2026-12-01")
+    try:
+        defs = build_definitions(Settings.from_env())
+        with dg.instance_for_test() as instance:
+            nightly = defs.resolve_job_def("nightly_job")
+            assert dg.AssetKey("diary_posts") in nightly.asset_layer.executable_asset_keys  # runs after diaries each night
+            job = defs.resolve_implicit_global_asset_job_def()
+            runs = [job.execute_in_process(instance=instance, partition_key="2026-12-06",
+                                           asset_selection=[dg.AssetKey("diary_posts")]) for _ in range(2)]
+            metas = [r.asset_materializations_for_node("diary_posts")[0].metadata for r in runs]
+            assert (metas[0]["queued"].value, metas[1]["queued"].value, metas[1]["already_queued"].value) == (2, 0, 2)
+            assert defs.resolve_job_def("actions_job").execute_in_process(instance=instance).success
+        posts = sorted((json.loads(b)["key"], json.loads(b)["payload"]["text"]) for _, _, b in bot.calls)
+        assert posts == [("diary:Juno:2026-12-06", "Juno wrote"), ("diary:Mira:2026-12-06", "Mira wrote")]
+    finally:
+        bot.close()
+
+
+@pytest.mark.parametrize("flag", ["ENABLE_CHARACTER_DIARY", "BGP_CHAT_LLM_ENABLED", "BGP_ACTIONS_DIARY_POSTS"])
+def test_diary_posts_exist_only_with_diaries_and_their_flag(bgp_env, monkeypatch, flag):
+    monkeypatch.setenv("BGP_ACTIONS_DIARY_POSTS", "true")
+    on = build_definitions(Settings.from_env())
+    monkeypatch.setenv(flag, "false")
+    off = build_definitions(Settings.from_env())
+    keys = lambda d: {k.to_user_string() for a in d.assets or [] if isinstance(a, dg.AssetsDefinition) for k in a.keys}  # noqa: E731
+    assert "diary_posts" in keys(on) and "diary_posts" not in keys(off)

@@ -104,3 +104,13 @@ def get(store: Store, action_id: int) -> dict | None:
 def purge_delivered(conn: Connection, cutoff: datetime) -> int:
     """Delivered actions older than `cutoff` (failed ones stay: they are the record of what is owed)."""
     return conn.execute(delete(actions).where(and_(actions.c.status == DELIVERED, actions.c.delivered_at < cutoff))).rowcount or 0
+
+
+def diary_entries(store: Store, days: Sequence[str]) -> list[dict]:
+    """The diary entries of `days` (a read of the diaries table for the diary_posts asset)."""
+    from background_pipelines.store.schema import diaries
+
+    with store.connect() as conn:
+        q = (select(diaries.c.id, diaries.c.character, diaries.c.day, diaries.c.title, diaries.c.text, diaries.c.mood)
+             .where(diaries.c.day.in_(list(days))).order_by(diaries.c.day, diaries.c.character))
+        return [dict(r._mapping) for r in conn.execute(q)]
