@@ -14,7 +14,8 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding=
 
 def test_every_job_sensor_and_schedule_is_in_the_readme(tmp_path):
     env = {"BGP_HOME": str(tmp_path), "BGP_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
-           "BGP_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/alerts", "BGP_COMPLETION_WEBHOOK_ASSETS": "diaries"}
+           "BGP_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/alerts", "BGP_COMPLETION_WEBHOOK_ASSETS": "diaries",
+           "BGP_ACTIONS_WEBHOOK_URL": "http://127.0.0.1:9/bot", "BGP_ACTIONS_DIARY_POSTS": "true"}
     repo = build_definitions(Settings.from_env(env)).get_repository_def()
     names = {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")}
     names |= {s.name for s in repo.sensor_defs} | {s.name for s in repo.schedule_defs}
