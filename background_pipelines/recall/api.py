@@ -16,11 +16,13 @@ from background_pipelines.recall.hit import KINDS, Hit
 from background_pipelines.recall.text import expand_terms, query_terms
 from background_pipelines.cognition.graph import normalize_name as norm
 from background_pipelines.store import Store, open_store, search_index
+from background_pipelines.store import facts as facts_store
 from background_pipelines.users import UnknownUserError, UserError, is_user_key, resolve_user
 
 MODES = ("fulltext", "vectors", "graph")
 TURNS = ("message",)  # the default `kinds`: conversation turns with their context attached
 _CONTEXT = 5  # derived items attached to one turn at most
+_CHARACTER_FACTS = 64  # of the character's facts stated in this conversation, embedded per query at most
 _stores: dict[str, Store] = {}
 _stores_lock = threading.Lock()
 
@@ -168,6 +170,9 @@ def _gather(conn, settings, user, query, character, at, include_invalid, modes, 
                                               platform=_platform(user))
         derived = vectors.search(conn, settings, user, query, character=character, at=at, limit=depth, qvec=qvec, messages=False)
         g["facts_vec"] = [(i, s) for kind, i, s in derived if kind == "fact"]
+        if character and g["channels"]:  # the character's facts too: what it told the user is evidence as much
+            g["facts_vec"] = sorted(g["facts_vec"] + _character_fact_vectors(conn, character, g["channels"], at, qvec),
+                                    key=lambda t: -t[1])[:depth]
         g["sums_vec"] = [(i, s) for kind, i, s in derived if kind == "summary"]
     if "graph" in modes:
         # from both speakers' entities: what the character told the user is as much the conversation's
@@ -185,6 +190,17 @@ def _gather(conn, settings, user, query, character, at, include_invalid, modes, 
             best[i] = max(best.get(i, s), s)
         g["relations"] = sorted(best.items(), key=lambda t: (-t[1], -t[0]))[:depth]
     return g
+
+
+def _character_fact_vectors(conn, character: str, channels: list[str], at, qvec) -> list[tuple[int, float]]:
+    """(fact id, cosine) of the character's own facts stated in this conversation, embedded on the fly
+    (bounded: a user's facts are embedded on the fly the same way in vectors.search)."""
+    rows = facts_store.facts_stated_in(conn, character, channels, at=at, limit=_CHARACTER_FACTS)
+    if not rows:
+        return []
+    emb, q = qvec
+    scores = emb.encode([vectors.fact_text(r) for r in rows]).astype("float32") @ q
+    return [(r["id"], float(s)) for r, s in zip(rows, scores)]
 
 
 def _merge(*lists: list[tuple[int, float]]) -> list[int]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from background_pipelines.recall.text import STOPWORDS, ngrams, predicates_for, same_word, words
 from background_pipelines.cognition.graph import normalize_name as norm
 from background_pipelines.store import search_index
-from background_pipelines.users.identity import entity_norm
+from background_pipelines.users.identity import entity_norm, is_user_key
 
 _HOP2_LIMIT = 500
 
@@ -28,8 +28,9 @@ def valid_to(rel: dict) -> datetime | None:
 
 
 def user_relations(conn, user: str) -> tuple[int | None, list[dict], dict[int, dict]]:
-    """(the user's entity id, every relation touching it, entities by id)."""
-    return search_index.user_graph(conn, entity_norm(user))
+    """(the speaker's entity id, every relation touching it, entities by id). A user's entity is keyed
+    by the account key; a character's own facts are kept under its name (cognition/graph.py)."""
+    return search_index.user_graph(conn, entity_norm(user) if is_user_key(user) else norm(user))
 
 
 def search(conn, user: str, query: str, *, at: datetime | None, include_invalid: bool, limit: int, preloaded=None) -> tuple[list[tuple[str, int, float]], dict[int, dict], dict[int, dict]]:

@@ -88,3 +88,21 @@ def all_citations(store: Store) -> list[tuple[int, list]]:
     """(fact id, source_message_ids) of every fact, for the citation check."""
     with store.connect() as conn:
         return [(r[0], r[1]) for r in conn.execute(select(facts.c.id, facts.c.source_message_ids))]
+
+
+def facts_stated_in(conn, owner: str, channels: Sequence[str], *, at, limit: int, scan: int = 500) -> list[dict]:
+    """`owner`'s facts (a character's, say) stated in one of `channels`: of its `scan` most recent facts
+    (valid by `at`), those citing a message there, at most `limit`, newest first. A character's facts
+    span all its users; only the ones of this conversation may pull up this conversation's turns."""
+    from background_pipelines.store.schema import messages
+
+    q = select(facts.c.id, facts.c.subject, facts.c.predicate, facts.c.object, facts.c.source_message_ids).where(facts.c.user_name == owner)
+    if at is not None:
+        q = q.where(facts.c.valid_from <= at)
+    rows = [dict(r._mapping) for r in conn.execute(q.order_by(facts.c.valid_from.desc(), facts.c.id.desc()).limit(scan))]
+    cited = sorted({int(x) for r in rows for x in r["source_message_ids"] or []})
+    here: set[int] = set()
+    for i in range(0, len(cited), _CHUNK):
+        chunk = cited[i : i + _CHUNK]
+        here.update(int(m) for (m,) in conn.execute(select(messages.c.id).where(messages.c.id.in_(chunk), messages.c.channel.in_(list(channels)))))
+    return [r for r in rows if any(int(x) in here for x in r["source_message_ids"] or [])][:limit]
