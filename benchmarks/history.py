@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import sys
 import tempfile
@@ -34,24 +33,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from background_pipelines.cognition import (  # noqa: E402
-    embed_messages,
-    extract_facts,
-    score_messages,
-    summarize_sessions,
-    update_knowledge_graph,
-)
 from background_pipelines.config import Settings  # noqa: E402
 from background_pipelines.history import history_span  # noqa: E402
 from background_pipelines.ingest import ingest_file  # noqa: E402
-from background_pipelines.llm import Gateway, get_embedder  # noqa: E402
 from background_pipelines.store import open_store  # noqa: E402
+from benchmarks._pipeline import chitchat_texts, dagster_backfill_in_process, engine_pass, peak_rss_mb  # noqa: E402
 from benchmarks._report import Report, markdown_table  # noqa: E402
 
 GOAL_RATIO = 0.5
 GOAL_RSS_MB = 1024
+STAGES = ["score_messages", "embed_messages", "summarize_sessions", "extract_facts", "update_knowledge_graph"]
 ASSETS = ["message_scores", "message_embeddings", "session_summaries", "extracted_facts", "knowledge_graph"]
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 CHARACTERS = ["Mira", "Aria", "Sol"]
 JOBS = ["nurse", "teacher", "software engineer", "chef", "accountant", "designer", "pharmacist", "librarian"]
 COMPANIES = ["Acme Corp", "Initech", "Globex", "Umbrella Health", "Stark Labs", "Wayne Foods"]
@@ -59,16 +51,9 @@ CITIES = ["Lisbon", "Porto", "Berlin", "Austin", "Osaka", "Toronto", "Nairobi", 
 PETS = [("dog", "Biscuit"), ("cat", "Miso"), ("parrot", "Kiwi"), ("rabbit", "Clover")]
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def small_talk() -> list[str]:
     """Real chat lines from the chitchat-dataset package (the bench extra)."""
-    import chitchat_dataset
-
-    with open(chitchat_dataset._PATH) as fh:
-        data = json.load(fh)
+    data = chitchat_texts()
     lines = [m["text"].strip() for conv in data.values() for turn in conv["messages"] for m in turn if (m.get("text") or "").strip()]
     return lines[:60000]
 
@@ -114,27 +99,6 @@ def generate(path: Path, n_messages: int, n_days: int, n_users: int, seed: int =
     return first_day.date().isoformat(), end.date().isoformat()
 
 
-def engine_pass(url: str, settings: Settings, days: list[str]) -> tuple[float, float, list[tuple]]:
-    store = open_store(url)
-    gw = Gateway.from_settings(settings, store)
-    embedder = get_embedder(settings)
-    stages = [
-        ("score_messages", lambda: score_messages(store, gw, settings, days)),
-        ("embed_messages", lambda: embed_messages(store, embedder, settings, days)),
-        ("summarize_sessions", lambda: summarize_sessions(store, gw, settings, days, embedder=embedder)),
-        ("extract_facts", lambda: extract_facts(store, gw, settings, days)),
-        ("update_knowledge_graph", lambda: update_knowledge_graph(store, gw, settings, days)),
-    ]
-    rows = []
-    t0, c0 = time.perf_counter(), time.process_time()
-    for name, run in stages:
-        t, c = time.perf_counter(), time.process_time()
-        r = run()
-        rows.append((name, r.processed, r.rows_written, time.perf_counter() - t, time.process_time() - c))
-    store.engine.dispose()
-    return time.perf_counter() - t0, time.process_time() - c0, rows
-
-
 def pg_instance_home(admin_url: str, home: Path):
     """A DAGSTER_HOME for deploy/postgres/dagster.yaml in a new database; returns (home, drop)."""
     import uuid
@@ -162,22 +126,8 @@ def pg_instance_home(admin_url: str, home: Path):
 
 
 def dagster_pass(url: str, home: Path, days: list[str]) -> tuple[bool, float, float, int]:
-    import dagster as dg
-
-    from background_pipelines.definitions import build_definitions
-
-    os.environ["BGP_DATABASE_URL"] = url
-    t0, c0 = time.perf_counter(), time.process_time()
-    defs = build_definitions(Settings.from_env())
-    job = defs.resolve_implicit_global_asset_job_def()
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        result = job.execute_in_process(
-            instance=instance, asset_selection=[dg.AssetKey(a) for a in ASSETS], raise_on_error=False,
-            tags={RANGE_START: days[0], RANGE_END: days[-1]},
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )
-        mats = len(result.get_asset_materialization_events())
-    return result.success, time.perf_counter() - t0, time.process_time() - c0, mats
+    d = dagster_backfill_in_process(url, home, days, ASSETS)
+    return d["ok"], d["wall"], d["cpu"], d["materializations"]
 
 
 def main() -> int:
@@ -215,7 +165,8 @@ def main() -> int:
         home.mkdir()
         shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
 
-        e_wall, e_cpu, rows = engine_pass(url, settings, days)
+        engine = engine_pass(url, settings, days, STAGES)
+        e_wall, e_cpu, rows = engine["wall"], engine["cpu"], engine["rows"]
         print(f"  engine: {e_wall:.1f} s", file=sys.stderr, flush=True)
         ok, d_wall, d_cpu, mats = dagster_pass(f"sqlite:///{tmp}/dagster_store.db", home, days)
         print(f"  dagster: {d_wall:.1f} s", file=sys.stderr, flush=True)

@@ -21,12 +21,7 @@ the neighbours as much as this code.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
-import json
 import os
-import pstats
-import resource
 import shutil
 import subprocess
 import sys
@@ -38,44 +33,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from background_pipelines.cognition import (  # noqa: E402
-    embed_messages,
-    extract_facts,
-    score_messages,
-    summarize_sessions,
-    update_knowledge_graph,
-    update_relationship_scores,
-)
 from background_pipelines.config import Settings  # noqa: E402
 from background_pipelines.ingest import record_messages  # noqa: E402
-from background_pipelines.llm import Gateway, get_embedder  # noqa: E402
 from background_pipelines.store import open_store  # noqa: E402
 from background_pipelines.store.message_views import day_versions  # noqa: E402
+from benchmarks._pipeline import STAGES, children_cpu, chitchat_texts, dagster_backfill_in_process, engine_pass, peak_rss_mb  # noqa: E402
 from benchmarks._report import Report  # noqa: E402
 
 GOAL_RATE = 5000
 GOAL_RATIO = 0.5
 GOAL_RSS_MB = 1024
-ASSETS = ["message_scores", "message_embeddings", "session_summaries", "extracted_facts", "knowledge_graph", "relationship_scores"]
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
-def children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+ASSETS = list(STAGES.values())
 
 
 def chitchat_messages(limit: int | None):
     """Canonical message dicts: one session per conversation; the first sender is the user, the
     other plays the character (so pins and relationship scores have someone to belong to)."""
-    import chitchat_dataset
-
-    with open(chitchat_dataset._PATH) as fh:  # the package's own loader re-reads the file per access
-        data = json.load(fh)
+    data = chitchat_texts()
     n = 0
     for conv_id, conv in data.items():
         senders: list[str] = []
@@ -100,63 +74,6 @@ def chitchat_messages(limit: int | None):
                 n += 1
                 if limit and n >= limit:
                     return
-
-
-def engine_pass(url: str, settings: Settings, days: list[str], profile: bool):
-    """Each stage once over the whole range, in the order the asset graph runs them."""
-    store = open_store(url)
-    gw = Gateway.from_settings(settings, store)
-    embedder = get_embedder(settings)
-    stages = [
-        ("score_messages", lambda: score_messages(store, gw, settings, days)),
-        ("embed_messages", lambda: embed_messages(store, embedder, settings, days)),
-        ("summarize_sessions", lambda: summarize_sessions(store, gw, settings, days, embedder=embedder)),
-        ("extract_facts", lambda: extract_facts(store, gw, settings, days)),
-        ("update_knowledge_graph", lambda: update_knowledge_graph(store, gw, settings, days)),
-        ("update_relationship_scores", lambda: update_relationship_scores(store, gw, settings, days)),
-    ]
-    table = []
-    prof = cProfile.Profile() if profile else None
-    t_all, c_all = time.perf_counter(), time.process_time()
-    for name, run in stages:
-        t, c = time.perf_counter(), time.process_time()
-        if prof:
-            prof.enable()
-        r = run()
-        if prof:
-            prof.disable()
-        table.append((name, r.processed, r.rows_written, time.perf_counter() - t, time.process_time() - c))
-        print(f"  engine: {name} done, {time.perf_counter() - t_all:.0f} s", file=sys.stderr, flush=True)
-    wall, cpu = time.perf_counter() - t_all, time.process_time() - c_all
-    t = time.perf_counter()
-    for _, run in stages:  # everything is done: this measures the ledger's skip path
-        run()
-    rerun = time.perf_counter() - t
-    store.engine.dispose()
-    if prof:
-        out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(40)
-        print(out.getvalue(), file=sys.stderr)
-    return table, wall, cpu, rerun
-
-
-def dagster_in_process(url: str, days: list[str], home: Path):
-    """One single-run backfill of every day, in this process (execute_in_process with range tags)."""
-    import dagster as dg
-
-    from background_pipelines.definitions import build_definitions
-
-    os.environ["BGP_DATABASE_URL"] = url
-    t, c = time.perf_counter(), time.process_time()
-    defs = build_definitions(Settings.from_env())
-    job = defs.resolve_implicit_global_asset_job_def()
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        result = job.execute_in_process(
-            instance=instance, asset_selection=[dg.AssetKey(a) for a in ASSETS], raise_on_error=False,
-            tags={RANGE_START: days[0], RANGE_END: days[-1]},
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )
-    return result.success, time.perf_counter() - t, time.process_time() - c
 
 
 def dagster_default_executor(url: str, days: list[str], home: Path):
@@ -203,11 +120,13 @@ def main() -> int:
                 shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
                 copies[name] = (f"sqlite:///{tmp}/{name}.db", home)
 
-        table, wall, cpu_all, rerun = engine_pass(url, settings, days, args.profile)
+        engine = engine_pass(url, settings, days, profile=args.profile, rerun=True)
+        table, wall, cpu_all, rerun = engine["rows"], engine["wall"], engine["cpu"], engine["rerun"]
         engine_rss = peak_rss_mb()
         runs = {}
         if not args.no_dagster:
-            runs["in_process"] = dagster_in_process(*copies["in_process"][:1], days, copies["in_process"][1])
+            d = dagster_backfill_in_process(copies["in_process"][0], copies["in_process"][1], days, ASSETS)
+            runs["in_process"] = (d["ok"], d["wall"], d["cpu"])
             print(f"  dagster in process: {runs['in_process'][1]:.0f} s", file=sys.stderr, flush=True)
             runs["default_executor"] = dagster_default_executor(copies["default_executor"][0], days, copies["default_executor"][1])
             print(f"  dagster default executor: {runs['default_executor'][1]:.0f} s", file=sys.stderr, flush=True)
