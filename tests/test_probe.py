@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import json
+
 import dagster as dg
 import pytest
 
@@ -13,6 +15,7 @@ from background_pipelines.config import Settings
 from background_pipelines.definitions import build_definitions
 from background_pipelines.llm.local_server import LocalLLMServer
 from background_pipelines.probe import FAILED, OK, SKIPPED, probe_endpoints
+from test_webhooks import Receiver
 
 RIGHT_KEY = "sk-right-key-9c1e"
 WRONG_KEY = "sk-wrong-DO-NOT-LEAK-4b2d"
@@ -43,6 +46,25 @@ def _scheduled_run(defs, instance):
     return job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
 
 
+def _alert_for(instance, run_id, monkeypatch) -> dict:
+    """Evaluate run_failure_alert_sensor for the failed run against a local receiver; the posted JSON."""
+    receiver = Receiver()
+    try:
+        monkeypatch.setenv("BGP_ALERT_WEBHOOK_URL", receiver.url)
+        alerting = build_definitions(Settings.from_env())
+        run = instance.get_run_by_id(run_id)
+        (record,) = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+        ctx = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alert_sensor", dagster_instance=instance, dagster_run=run,
+            dagster_event=record.event_log_entry.dagster_event,
+        ).for_run_failure()
+        alerting.get_repository_def().get_sensor_def("run_failure_alert_sensor")(ctx)
+        (_, _, body), = receiver.calls
+        return json.loads(body)
+    finally:
+        receiver.close()
+
+
 def _materialization(result) -> dict:
     (mat,) = result.asset_materializations_for_node("endpoint_probe")
     return {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
@@ -57,9 +79,13 @@ def test_probe_fails_the_run_when_the_endpoint_answers_401(bgp_env, monkeypatch,
         (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
         message = failure.step_failure_data.error.message
         logs = " ".join(str(r.dagster_event or r.user_message) for r in instance.all_logs(result.run_id))
+        alert = _alert_for(instance, result.run_id, monkeypatch)
     assert f"chat endpoint {server.base_url}" in message and f"embeddings endpoint {server.base_url}" in message
     assert "HTTP 401" in message and "key was refused" in message
     assert WRONG_KEY not in message and WRONG_KEY not in logs and RIGHT_KEY not in logs
+    # the failure webhook alerts, naming the step, the endpoint and the status, never the key
+    assert alert["job"] == "probe_job" and alert["step"] == "endpoint_probe"
+    assert "chat endpoint" in alert["error"] and "HTTP 401" in alert["error"] and WRONG_KEY not in json.dumps(alert)
     # one request per endpoint: a refused key is not retried (neither by the client nor by the step)
     assert len(server.requests("chat/completions")) == 1 and len(server.requests("embeddings")) == 1
 

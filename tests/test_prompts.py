@@ -288,3 +288,14 @@ def test_without_the_webhook_url_prompts_wait_and_no_sensor_exists(bgp_env, peop
         repo = defs.get_repository_def()
         assert "scheduled_prompts_sensor" not in {s.name for s in repo.sensor_defs}
         assert "actions_job" in {j.name for j in repo.get_all_jobs()}
+
+
+def test_forgetting_a_user_forgets_their_prompts_claims_and_actions(people, tmp_path):
+    from background_pipelines.forget import forget
+
+    add_prompt(people, "alice", "Mira", "call mum", at="in 1 minute", now=NOW)
+    add_prompt(people, "alice", "Mira", "stretch", cron="0 9 * * *", now=NOW)
+    fire_due_prompts(people, now=NOW + timedelta(minutes=2))
+    assert (_count(people, scheduled_prompts), _count(people, prompt_fires), _count(people, outbound_actions)) == (2, 1, 1)
+    forget(people, user="alice", home=tmp_path)
+    assert (_count(people, scheduled_prompts), _count(people, prompt_fires), _count(people, outbound_actions)) == (0, 0, 0)
