@@ -98,3 +98,20 @@ def test_a_day_not_over_waits_and_is_written_once_over(store, bgp_env):
     assert (r.processed, r.rows_written, r.skipped) == (1, 0, 1)
     r = engine.synthesize_epochs(store, [DAY2], force=True)
     assert r.rows_written == 1 and len(epochs(store)) == 1
+
+
+def test_the_nightly_schedule_asks_for_yesterday_an_hour_after_the_nightly_passes(store, bgp_env, monkeypatch):
+    from datetime import timezone
+
+    from background_pipelines.definitions import build_definitions
+
+    _world(store)
+    monkeypatch.setenv("BGP_NIGHTLY_HOUR", "2")
+    settings = Settings.from_env({**os.environ, "BGP_START_DATE": DAY1})
+    repo = build_definitions(settings).get_repository_def()
+    schedule = repo.get_schedule_def("epochs_schedule")
+    assert (schedule.name, schedule.cron_schedule, schedule.job_name) == ("epochs_schedule", "0 3 * * *", "epochs_job")
+    with dg.instance_for_test() as instance:
+        tick = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, repository_def=repo,
+                                                                 scheduled_execution_time=datetime(2026, 11, 4, 3, tzinfo=timezone.utc)))
+    assert [(r.partition_key, r.run_key) for r in tick.run_requests] == [(DAY2, f"epochs_schedule:{DAY2}")]

@@ -159,6 +159,12 @@ def test_the_sensor_requests_a_run_while_chunks_are_owed(store, bgp_env, tmp_pat
         assert len(first.run_requests) == 1
         again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources={"store": StoreResource()}))
         assert [r.run_key for r in again.run_requests] == [r.run_key for r in first.run_requests]  # same state, same key
+        from dagster._core.test_utils import create_run_for_test
+
+        queued = create_run_for_test(instance, job_name="lore_digest_job", status=dg.DagsterRunStatus.STARTED)
+        busy = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources={"store": StoreResource()}))
+        assert busy.run_requests == [] and "already queued or running" in busy.skip_message
+        instance.report_run_failed(queued)
         _digest(bgp_env, slice_chunks=100)
         done = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources={"store": StoreResource()}))
         assert done.skip_message == "no lore document owes a chunk"
