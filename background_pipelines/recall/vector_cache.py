@@ -58,8 +58,9 @@ class _Block:
 
 
 def _times(values: list) -> np.ndarray:
-    # SQLite returns DateTime columns as 'YYYY-MM-DD HH:MM:SS.ffffff' strings in raw SQL, PostgreSQL datetimes
-    return np.array([v.replace(" ", "T") if isinstance(v, str) else v for v in values], dtype="datetime64[us]")
+    # SQLite returns DateTime columns as 'YYYY-MM-DD HH:MM:SS.ffffff' strings in raw SQL (numpy parses them),
+    # PostgreSQL datetimes
+    return np.array(values, dtype="datetime64[us]")
 
 
 def _block_from(rows: list[tuple], dim: int, *, base: _Block | None = None, count: int, high: int, pending: set[int],

@@ -179,11 +179,15 @@ def search_turns(conn, channels: Sequence[str], terms: Sequence[str], *, charact
             f"WHERE messages_fts MATCH :t_q{extra} ORDER BY s DESC LIMIT :t_n"
         )
         return [(int(i), float(s)) for i, s in conn.execute(text(sql), params).fetchall()]
-    # m.tsv: the stored tsvector (migration memlat_messages_tsv), so ranking reads it instead of re-parsing every match
+    # m.tsv: the stored tsvector (migration memlat_messages_tsv), so ranking reads it instead of re-parsing every
+    # match. The conversation's rows come first (MATERIALIZED): left to itself the planner ANDs the GIN bitmap of
+    # every message in the table holding a common word (332k rows for 'job | coffee | garden' at 1M messages,
+    # 222 ms) with the conversation's 10,000; read by channel and filtered, the cost follows the user's history.
     params.update({"t_q": _pg_tsquery(terms), "t_chs": list(channels)})
     sql = (
-        "SELECT m.id, ts_rank_cd(m.tsv, q) AS s FROM messages m, to_tsquery('english', :t_q) q "
-        f"WHERE m.channel = ANY(:t_chs) AND m.tsv @@ q{extra} ORDER BY s DESC LIMIT :t_n"
+        f"WITH conv AS MATERIALIZED (SELECT m.id, m.tsv FROM messages m WHERE m.channel = ANY(:t_chs){extra}) "
+        "SELECT conv.id, ts_rank_cd(conv.tsv, q) AS s FROM conv, to_tsquery('english', :t_q) q "
+        "WHERE conv.tsv @@ q ORDER BY s DESC LIMIT :t_n"
     )
     return [(int(i), float(s)) for i, s in conn.execute(text(sql), params).fetchall()]
 
