@@ -128,15 +128,18 @@ def process_days(store, settings: Settings, days: list[str], *, chunk_days: int 
 
     gw = Gateway.from_settings(settings, store)
     embedder = get_embedder(settings)
-    stages = [
+    stages = []
+    # facts first: a score's topic factor reads the facts of the days before its own (the asset's
+    # partition mapping), so a chunk scored after its facts scores as day-by-day runs do
+    if settings.chat_llm_enabled and settings.enable_runtime_fact_extraction:
+        stages += [("facts", lambda d: extract_facts(store, gw, settings, d)),
+                   ("graph", lambda d: update_knowledge_graph(store, gw, settings, d))]
+    stages += [
         ("scores", lambda d: score_messages(store, gw, settings, d)),
         ("embeddings", lambda d: embed_messages(store, embedder, settings, d)),
     ]
     if settings.chat_llm_enabled:
         stages.append(("summaries", lambda d: summarize_sessions(store, gw, settings, d, embedder=embedder)))
-        if settings.enable_runtime_fact_extraction:
-            stages += [("facts", lambda d: extract_facts(store, gw, settings, d)),
-                       ("graph", lambda d: update_knowledge_graph(store, gw, settings, d))]
     stages.append(("relationships", lambda d: update_relationship_scores(store, gw, settings, d)))
     chunks = [days[i : i + chunk_days] for i in range(0, len(days), chunk_days)]
     totals: dict = {}

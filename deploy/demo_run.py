@@ -56,9 +56,14 @@ def main() -> int:
     message_days = sorted(d for d in day_versions(store) if first <= d <= last)
 
     # Materializable assets split by partitioning; observable/external specs are not run here.
+    # Per-user views (user_memory, dynamic partitions added by users_sensor) are materialized from the UI.
     daily, unpartitioned = [], []
     for key in graph.materializable_asset_keys:
-        (daily if graph.get(key).partitions_def is not None else unpartitioned).append(key)
+        pdef = graph.get(key).partitions_def
+        if pdef is None:
+            unpartitioned.append(key)
+        elif isinstance(pdef, dg.TimeWindowPartitionsDefinition):
+            daily.append(key)
     job_all = defs.resolve_implicit_global_asset_job_def()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the summary is the output
     failed = 0

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from background_pipelines.store import open_store
 from background_pipelines.store.messages import insert_message_rows, message_row
 from background_pipelines.store.schema import (
-    diaries, dreams, drift_observations, entities, facts, goal_strategies, reflections, relations, summaries,
+    diaries, dreams, drift_observations, entities, facts, goal_strategies, message_scores, pins, reflections, relations, summaries,
 )
 
 CHARACTER = "Nova"
@@ -52,6 +52,8 @@ def _statements(rng: random.Random, state: dict) -> list[str]:
         out.append(f"My girlfriend is {state['partner']}.")
     if rng.random() < 0.5:
         out.append(f"I really love {rng.choice(LIKES)}.")
+    if rng.random() < 0.5:  # a place in passing: a topic once a later day's fact names it (the topic factor)
+        out.append(f"A friend sent me photos from {rng.choice(CITIES + ORGS)} today.")
     rng.shuffle(out)
     return out
 
@@ -137,17 +139,18 @@ def _steps(phase: str, store, gateway, settings):
     if phase == "messages":  # scores read earlier days' facts; summaries read only their messages
         return [(f.__name__, lambda d, f=f: f(store, gateway, settings, d)) for f in (score_messages, summarize_sessions)]
     if phase == "reflections":
-        return [("reflect_on_users", lambda d: refl.reflect_on_users(store, gateway, [d]))]
+        return [("reflect_on_users", lambda d: refl.reflect_on_users(store, gateway, d))]
     embedder = get_embedder(settings)
-    return [(f.__name__, lambda d, f=f: f(store, gateway, [d])) for f in (diaries.write_diaries, dreams.write_dreams, goals.plan_goal_strategies)] + [
-        ("observe_drift", lambda d: drift.observe_drift(store, embedder, [d], threshold=settings.drift_threshold, baseline_days=settings.drift_baseline_days)),
+    return [(f.__name__, lambda d, f=f: f(store, gateway, d)) for f in (diaries.write_diaries, dreams.write_dreams, goals.plan_goal_strategies)] + [
+        ("observe_drift", lambda d: drift.observe_drift(store, embedder, d, threshold=settings.drift_threshold, baseline_days=settings.drift_baseline_days)),
     ]
 
 
-def process_days(url: str, days: list[str], phases: tuple[str, ...] = PHASES) -> list[str]:
-    """Run the stages of `phases` for `days` (phase by phase, days in the given order), in this
-    process, as one Dagster step per stage would; returns the errors (empty when every step
-    succeeded, and a step whose result counts failed items is an error too)."""
+def process_days(url: str, days: list[str], phases: tuple[str, ...] = PHASES, ranged: bool = False) -> list[str]:
+    """Run the stages of `phases` for `days` (phase by phase, days in the given order; `ranged`: each
+    stage once over the whole range, as a single-run backfill), in this process, as one Dagster step
+    per stage would; returns the errors (empty when every step succeeded, and a step whose result
+    counts failed items is an error too)."""
     from background_pipelines.config import Settings
     from background_pipelines.llm import Gateway
 
@@ -158,7 +161,7 @@ def process_days(url: str, days: list[str], phases: tuple[str, ...] = PHASES) ->
         gateway = Gateway.from_settings(settings, store)
         for phase in phases:
             steps = _steps(phase, store, gateway, settings)
-            for day in days:
+            for day in ([days] if ranged else [[d] for d in days]):
                 for name, step in steps:
                     try:
                         result = step(day)
@@ -181,7 +184,7 @@ def snapshot(url: str) -> dict[str, object]:
             ent_rows = [dict(r._mapping) for r in conn.execute(select(entities))]
             rel_rows = [dict(r._mapping) for r in conn.execute(select(relations))]
             tables = {t.name: [dict(r._mapping) for r in conn.execute(select(t))]
-                      for t in (summaries, reflections, diaries, dreams, goal_strategies, drift_observations)}
+                      for t in (summaries, reflections, diaries, dreams, goal_strategies, drift_observations, message_scores, pins)}
     finally:
         store.engine.dispose()
     fact_key = {f["id"]: (f["user_name"], f["kind"], f["predicate"], f["object"], f["valid_from"].isoformat()) for f in fact_rows}
@@ -227,7 +230,9 @@ def snapshot(url: str) -> dict[str, object]:
     }
     for name in ("diaries", "dreams", "goal_strategies", "drift_observations"):
         snap[name] = {(r["character"], r["day"]): natural(name, r) for r in tables[name]}
+    snap["message_scores"] = {r["message_id"]: natural("message_scores", r) for r in tables["message_scores"]}  # ids: one load
+    snap["pins"] = {(r["character"], r["message_id"]): (r["kind"], r["unpinned_at"] is None) for r in tables["pins"]}
     return snap
 
 
-_VOLATILE = {"id", "run_id", "created_at", "updated_at", "material_hash"}  # material_hash hashes row ids
+_VOLATILE = {"id", "run_id", "created_at", "updated_at", "material_hash", "pinned_at", "unpinned_at"}  # material_hash hashes row ids

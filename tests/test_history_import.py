@@ -154,7 +154,7 @@ def test_ingest_process_runs_the_imported_days_in_the_foreground(no_start_date, 
     assert main(["ingest", str(add_old), "--character", "Mira", "--process", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert f"imported messages on {len(DAYS)} day(s), {DAYS[0]}..{DAYS[-1]}" in out
-    assert "processed: scores 72, embeddings" in out
+    assert "processed: facts 72, graph " in out and "scores 72, embeddings" in out  # facts first: scores read them
     scored = _count_by_day(store, message_scores.join(messages, messages.c.id == message_scores.c.message_id), messages.c.day)
     assert all(scored.get(d) == 24 for d in DAYS)
     assert set(_count_by_day(store, summaries, summaries.c.day)) == set(DAYS)

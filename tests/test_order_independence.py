@@ -1,5 +1,6 @@
 """Derived data does not depend on the order or concurrency in which days are processed: a generated
-history processed sequentially, in reverse day order and by 4 parallel processes gives the same
+history processed sequentially, in reverse day order, by 4 parallel processes and in one run over
+the whole range (a single-run backfill) gives the same message scores (with their topic factors), pins,
 facts, entities, relations, session summaries (and their chains), reflections, diaries, dreams, goal
 strategies and drift observations (compared by natural keys), and no step fails. Phases follow the
 assets' partition mappings (a backfill runs a day's upstream days first); within a phase the days
@@ -42,13 +43,19 @@ def _parallel(url: str, days: list[str], seed: int) -> list[str]:
     return errors
 
 
-def _run(db_url, tmp_path, monkeypatch, name: str, days: list[str], rows: list[dict], parallel_seed: int | None = None):
+def _run(db_url, tmp_path, monkeypatch, name: str, days: list[str], rows: list[dict], parallel_seed: int | None = None,
+         ranged: bool = False, day_by_day: bool = False):
     url = _fresh(db_url, tmp_path, name)
     monkeypatch.setenv("BGP_DATABASE_URL", url)  # the worker processes inherit it
     monkeypatch.setenv("SUMMARY_MESSAGE_THRESHOLD", str(SUMMARY_THRESHOLD))
     load_history(url, rows)
     register_characters(url)
-    errors = _parallel(url, days, parallel_seed) if parallel_seed is not None else process_days(url, days)
+    if parallel_seed is not None:
+        errors = _parallel(url, days, parallel_seed)
+    elif day_by_day:  # as live: each day's knowledge and message stages before the next day's
+        errors = [e for d in days for e in process_days(url, [d], PHASES[:2])] + process_days(url, days, PHASES[2:])
+    else:
+        errors = process_days(url, days, ranged=ranged)
     assert errors == [], f"{name}: {errors}"
     return snapshot(url)
 
@@ -90,11 +97,16 @@ def test_sequential_reverse_and_parallel_days_give_the_same_derived_tables(bgp_e
     assert sum(1 for row in sums.values() if dict(row)["previous_id"] is not None) >= 3, "chained summaries"
     assert {c for c, _ in sequential["diaries"]} == {"Nova", "Mika"}, "both characters, one in another timezone"
     assert sequential["reflections"] and sequential["goal_strategies"] and sequential["dreams"] and sequential["drift_observations"]
+    assert sum(1 for row in sequential["message_scores"].values() if dict(row)["topic_factor"] > 0) >= 20, "topic factors from earlier days' facts"
 
     reverse = _run(bgp_env, tmp_path, monkeypatch, "reverse", list(reversed(days)), rows)
     _assert_same(sequential, reverse, "reverse day order")
     parallel = _run(bgp_env, tmp_path, monkeypatch, "parallel", days, rows, parallel_seed=1)
     _assert_same(sequential, parallel, "4 parallel processes")
+    ranged = _run(bgp_env, tmp_path, monkeypatch, "ranged", days, rows, ranged=True)  # a single-run backfill
+    _assert_same(sequential, ranged, "one run over the whole range")
+    live = _run(bgp_env, tmp_path, monkeypatch, "day_by_day", days, rows, day_by_day=True)  # later days' facts absent when scoring
+    _assert_same(sequential, live, "day by day, as live")
 
 
 @pytest.mark.skipif(not os.environ.get("BGP_ORDER_REPETITIONS"), reason="opt-in: BGP_ORDER_REPETITIONS=20 (minutes)")
