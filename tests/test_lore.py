@@ -251,3 +251,13 @@ def test_with_an_endpoint_the_llm_reads_each_chunk_and_failures_wait_in_the_ledg
     assert list_documents(s)[0]["status"] == "done"
     meta = second.asset_materializations_for_node("lore_digest")[0].metadata
     assert meta["llm_backend"].value == "openai" and meta["chunks_digested"].value == 1
+
+
+def test_an_unknown_document_id_fails_the_run_without_retries(store, bgp_env):
+    _store_with_mira(bgp_env)
+    result = dg.materialize(list(lore_definitions(Settings.from_env()).assets), resources={"store": StoreResource(), "llm": LLMResource()},
+                            run_config={"ops": {"lore_digest": {"config": {"documents": [42]}}}}, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "unknown document id(s) [42]" in failure.event_specific_data.error.message
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]

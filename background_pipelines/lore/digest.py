@@ -183,6 +183,11 @@ def digest_lore(
     if gateway is None:
         raise ValueError("digest_lore needs an LLM gateway (Gateway.from_settings); the offline backend is the default")
     result = StageResult(stage=STAGE)
+    if documents:
+        known = {d["id"] for d in lore_store.list_documents(store)}
+        unknown = sorted(set(documents) - known)
+        if unknown:
+            raise ValueError(f"lore_digest: unknown document id(s) {unknown} in the run config `documents` (see `bgp lore list`)")
     docs = lore_store.documents_to_digest(store, documents, every=force)
     todo: list[_Chunk] = []
     owed_after: dict[int, list[int]] = {}
