@@ -128,6 +128,7 @@ PROBLEMS = {  # key -> how the report names it
     "third_speaker": "turns by neither speaker_a nor speaker_b (imported as the character's side)",
     "undated_session": "sessions without a readable date (dated a day after the previous one)",
     "dated_empty_session": "dated sessions without turns",
+    "bad_session": "sessions that are not a list of turns (skipped)",
     "duplicate_dia": "turns repeating an earlier dia_id (kept under a suffix; evidence names the first)",
     "captioned_turns": "turns sharing an image (blip_caption indexed as part of the turn)",
 }
@@ -176,7 +177,10 @@ def _sample(raw: dict, where: str, index: int) -> Sample:
                 start = parse_session_time(str(when), f"{where}.conversation.{key}_date_time")
             except LayoutError:
                 start = None
-        if not isinstance(rows, list) or not rows:
+        if rows is not None and not isinstance(rows, list):
+            s.problems["bad_session"] += 1
+            continue
+        if not rows:
             if when:
                 s.problems["dated_empty_session"] += 1
             continue
