@@ -149,3 +149,18 @@ def test_at_answers_what_was_known_then_turns_and_their_context(store, bgp_env):
     assert all("ended" not in c.text for c in then[0].context)  # as of then, the job held
     now = recall("erin", "Is Erin a banker?", store=store, k=5)
     assert {h.id for h in now} == {ids["k1"], ids["k2"]}
+
+
+def test_a_characters_own_fact_pulls_up_its_turn_and_its_vector_is_cached(store, bgp_env):
+    from background_pipelines.recall import api
+
+    t = T0 + timedelta(days=40)
+    ids = _pipeline(store, [
+        ("w1", "dm-fay-luna", "f-1", "fay", "user", "How was your week?", t),
+        ("w2", "dm-fay-luna", "f-1", "Luna", "character", "I adopted a kitten called Miso last weekend!", t + timedelta(minutes=1)),
+        ("w3", "dm-fay-luna", "f-2", "fay", "user", "I work as a nurse at Saint Mary.", t + timedelta(days=2)),
+    ])
+    hits = recall("fay", "What is the name of Luna's kitten?", character="Luna", store=store, k=3)
+    top = hits[0]
+    assert top.id == ids["w2"] and top.speaker == "Luna" and "fact_vectors" in top.modes  # the character's fact, by vectors
+    assert any(k[1].startswith("Luna") for k in api._fact_vec_cache)
