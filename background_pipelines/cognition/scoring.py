@@ -4,6 +4,7 @@ present. On an HTTP backend the content judgement comes from the LLM, many messa
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime, timedelta
 from typing import Sequence
@@ -48,8 +49,11 @@ def classify(importance: float) -> str:
     return "noise" if importance < 0.3 else "weak_signal" if importance < 0.7 else "signal"
 
 
+@functools.lru_cache(maxsize=8192)
 def content_and_significance(text: str) -> tuple[float, int]:
-    """(content factor, significance) from one tokenisation and one search per lexicon."""
+    """(content factor, significance) from one tokenisation and one search per lexicon. A function of
+    the text alone, remembered for recent texts: summaries read it twice per message of a session
+    (meaningfulness, then sentence ranking), right after scoring read it once."""
     toks = tx.tokens(text)
     if not toks:
         return 0.0, 0
