@@ -90,3 +90,13 @@ def test_forgetting_a_cited_message_deletes_the_merge_audit_holding_it(store):
     with store.connect() as conn:
         left = list(conn.execute(select(entity_merges.c.id)).scalars())
     assert left == [nyc_merge]
+
+
+def test_unmerge_is_the_function_after_its_submodule_was_imported():
+    """The package binds `unmerge` lazily for the others; a submodule import must not shadow it."""
+    import importlib
+
+    importlib.import_module("background_pipelines.graph_upkeep.unmerge")
+    from background_pipelines.graph_upkeep import unmerge as fn
+
+    assert callable(fn) and fn.__name__ == "unmerge"

@@ -3,13 +3,16 @@ enrichment, decay with soft expiry, and weekly pruning."""
 
 import importlib
 
+# `unmerge` is both a submodule and a function: importing the submodule (anyone's
+# `import background_pipelines.graph_upkeep.unmerge`) rebinds the package attribute to the module, and
+# a lazy name would then hand out the module. It is light (SQL only), so it is bound here, for good.
+from background_pipelines.graph_upkeep.unmerge import UnmergeError, unmerge
+
 # name -> submodule, imported on first use: the code location loads this package, and consolidation
 # brings numpy and rapidfuzz that only a run needs
 _LAZY = {
     "resolve_entities": "consolidation",
     "ConsolidationResult": "consolidation",
-    "unmerge": "unmerge",
-    "UnmergeError": "unmerge",
     "enrich_cooccurrence": "enrichment",
     "EnrichmentResult": "enrichment",
     "decay_relations": "decay",
@@ -18,7 +21,7 @@ _LAZY = {
     "PruneResult": "pruning",
 }
 
-__all__ = list(_LAZY)
+__all__ = ["unmerge", "UnmergeError", *_LAZY]
 
 
 def __getattr__(name: str):
