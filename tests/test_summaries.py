@@ -120,3 +120,29 @@ def test_forced_rewrite_keeps_the_link_to_the_previous_summary(env):
     summarize_sessions(store, gw, settings, DAY, force=True)
     first, second = _rows(store)
     assert second["previous_id"] == first["id"] and len(_rows(store)) == 2
+
+
+def test_a_session_past_midnight_gets_the_same_chain_whichever_day_runs_first(env, tmp_path):
+    """60 messages, 30 each side of midnight: two chained summaries, one per day, whether day 1 or day
+    2 is summarised first (day 2 first used to give one summary of all 60)."""
+    store, settings, gw = env
+    from background_pipelines.store import open_store
+
+    chains = []
+    for order in ((DAY, "2026-11-06"), ("2026-11-06", DAY)):
+        s = open_store(f"sqlite:///{tmp_path / ('-'.join(order) + '.db')}")
+        rows = []
+        for i in range(60):
+            at = datetime.fromisoformat(DAY) + timedelta(hours=23, minutes=30) + timedelta(minutes=i)
+            rows.append(message_row(platform="test", external_id=f"n{i}", channel="dm", session="night", author="alice",
+                                    author_kind="user", role="user", text=DEEP[i % len(DEEP)], created_at=at))
+        with s.begin() as conn:
+            insert_message_rows(conn, rows)
+        for day in order:
+            summarize_sessions(s, Gateway.from_settings(settings, s), settings, day)
+        got = _rows(s)
+        by_id = {r["id"]: r for r in got}
+        chains.append([(r["day"], len(r["message_ids"]), by_id[r["previous_id"]]["day"] if r["previous_id"] else None)
+                       for r in sorted(got, key=lambda r: r["last_message_id"])])
+        s.engine.dispose()
+    assert chains[0] == chains[1] == [(DAY, 30, None), ("2026-11-06", 30, DAY)]
