@@ -34,7 +34,8 @@ def definitions(settings: Settings) -> dg.Definitions:
         **asset_args(settings, group_name="graph_upkeep", latency=COGNITION, calls_llm=False, trigger=NIGHTLY, daily=False),
     )
     def graph_consolidation(store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
-        r = upkeep.resolve_entities(store.store(), llm.embedder())
+        with retry_only_healable("graph_consolidation"):  # a lost connection or a deadlock is retried; a bug is not
+            r = upkeep.resolve_entities(store.store(), llm.embedder())
         return dg.MaterializeResult(
             metadata={
                 "merges": r.merges,
@@ -60,7 +61,8 @@ def definitions(settings: Settings) -> dg.Definitions:
     )
     def graph_enrichment(store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()
-        r = upkeep.enrich_cooccurrence(store.store(), factor=s.graph_decay_factor, threshold=s.graph_expire_below)
+        with retry_only_healable("graph_enrichment"):  # a lost connection or a deadlock is retried; a bug is not
+            r = upkeep.enrich_cooccurrence(store.store(), factor=s.graph_decay_factor, threshold=s.graph_expire_below)
         return dg.MaterializeResult(
             metadata={
                 "inferred_added": r.inserted,
@@ -85,7 +87,8 @@ def definitions(settings: Settings) -> dg.Definitions:
     )
     def graph_decay(store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()
-        r = upkeep.decay_relations(store.store(), factor=s.graph_decay_factor, threshold=s.graph_expire_below)
+        with retry_only_healable("graph_decay"):  # a lost connection or a deadlock is retried; a bug is not
+            r = upkeep.decay_relations(store.store(), factor=s.graph_decay_factor, threshold=s.graph_expire_below)
         return dg.MaterializeResult(
             metadata={
                 "checked": r.checked,
@@ -111,7 +114,8 @@ def definitions(settings: Settings) -> dg.Definitions:
     def graph_pruning(store: StoreResource) -> dg.MaterializeResult:
         s = store.settings()
         st = store.store()
-        r = upkeep.prune_graph(st, retention_days=s.graph_retention_days)
+        with retry_only_healable("graph_pruning"):  # a lost connection or a deadlock is retried; a bug is not
+            r = upkeep.prune_graph(st, retention_days=s.graph_retention_days)
         return dg.MaterializeResult(
             metadata={
                 "pruned": r.pruned,
