@@ -56,9 +56,13 @@ def main() -> int:
     message_days = sorted(d for d in day_versions(store) if first <= d <= last)
 
     # Materializable assets split by partitioning; observable/external specs are not run here.
-    # Per-user views (user_memory, dynamic partitions added by users_sensor) are materialized from the UI.
+    # Per-user views (user_memory, dynamic partitions added by users_sensor) are materialized from the UI,
+    # and assets that need a person's config are launched with it.
     daily, unpartitioned = [], []
     for key in graph.materializable_asset_keys:
+        schema = graph.get(key).assets_def.op.config_schema
+        if schema is not None and schema.as_field().is_required:
+            continue  # run on request with a person's config (analysis runs, classification experiments)
         pdef = graph.get(key).partitions_def
         if pdef is None:
             unpartitioned.append(key)

@@ -36,6 +36,10 @@ def _finished_run(instance, pred, what: str) -> dg.DagsterRun:
 
 def _launch_from_asset_page(page, base: str, asset: str, selection: str, button: str) -> None:
     page.goto(f"{base}/assets/{asset}")
+    # an asset whose upstream was never materialized (message_scores reads extracted_facts of the days
+    # before, for its topic factor) gets an "Are you sure?" warning first: a person confirms it
+    warning = page.get_by_role("dialog").filter(has_text="Are you sure?")
+    page.add_locator_handler(warning, lambda _: warning.get_by_role("button", name="Confirm").click(), times=1)
     page.get_by_role("button", name="Materialize…").click()
     dialog = page.get_by_role("dialog")
     box = dialog.get_by_placeholder("No matching partitions").or_(dialog.locator("input[type=text]")).first
