@@ -47,3 +47,20 @@ def test_ledger_todo_mark_and_version_bump(store):
     assert [(f["item"], f["error"], f["attempts"]) for f in failed] == [("m:3", "bad answer", 1)]
     ledger.mark(store, "score", "v1", ["m:3"], ledger.FAILED, error="again")
     assert ledger.failures(store, "score")[0]["attempts"] == 2
+
+
+def test_insert_ignore_counts_rows_inserted_on_both_back_ends(store):
+    """psycopg reports rowcount -1 for an executemany of ON CONFLICT DO NOTHING: the count must come
+    from the rows really written (ensure_entity's `created`, save_summary's `wrote` read it)."""
+    from background_pipelines.store.engine import insert_ignore
+    from background_pipelines.store.graph import ensure_entity
+    from background_pipelines.store.schema import entities
+
+    now = ledger.utcnow()
+    row = lambda norm: dict(name=norm, norm=norm, type="thing", aliases=[], created_at=now, updated_at=now)  # noqa: E731
+    with store.begin() as conn:
+        assert insert_ignore(conn, entities, [row("a")], ["norm"]) == 1
+        assert insert_ignore(conn, entities, [row("a")], ["norm"]) == 0
+        assert insert_ignore(conn, entities, [row("a"), row("b"), row("c")], ["norm"]) == 2
+        assert ensure_entity(conn, "D", "d", "thing")[1] is True
+        assert ensure_entity(conn, "D", "d", "thing")[1] is False

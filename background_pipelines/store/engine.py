@@ -161,13 +161,16 @@ def _insert(conn: Connection, table: Table):
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict], index_elements: Iterable[str] | None = None) -> int:
-    """Insert rows, silently keeping existing ones on a unique conflict; returns rows inserted."""
+    """Insert rows, silently keeping existing ones on a unique conflict; returns rows inserted.
+
+    Counted by RETURNING the primary key: psycopg reports rowcount -1 for an executemany of
+    ON CONFLICT DO NOTHING, which callers read as "nothing written" (`> 0`) or "written" (truthy)."""
     if not rows:
         return 0
     stmt = _insert(conn, table).on_conflict_do_nothing(
         index_elements=list(index_elements) if index_elements else None
     )
-    return conn.execute(stmt, list(rows)).rowcount or 0
+    return len(conn.execute(stmt.returning(*table.primary_key.columns), list(rows)).all())
 
 
 def insert_one_ignore(conn: Connection, table: Table, row: dict, index_elements: Sequence[str]) -> int | None:
