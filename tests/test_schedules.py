@@ -45,8 +45,10 @@ def _evaluate(schedule, when, instance=None, settings=None):
     if instance is None:
         with dg.instance_for_test() as own:
             return _evaluate(schedule, when, own, settings)
-    ctx = dg.build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def())
-    return schedule.evaluate_tick(ctx)
+    # closed on exit: an open context can leave Dagster's defs-state storage pointing at this test's
+    # temporary instance after it is gone, and break a later test
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()) as ctx:
+        return schedule.evaluate_tick(ctx)
 
 
 @pytest.mark.parametrize(
