@@ -113,3 +113,21 @@ def test_a_hub_below_the_threshold_loses_its_layer(store, bgp_env):
     with store.connect() as conn:
         assert conn.execute(select(relations).where(relations.c.inferred.is_(True))).all() == []
     assert organise_hubs(store, threshold=5).organised == 2  # not a person's undo: organised again
+
+
+def test_recall_never_returns_the_hub_layer(store, bgp_env):
+    """The group nodes only restate relations that exist beside them: recall's graph evidence keeps the
+    user's own relation and never a relation touching a group node."""
+    from background_pipelines.recall import recall
+    from background_pipelines.store.hubs import GROUP_TYPE
+
+    _world(store)
+    assert organise_hubs(store, threshold=5).organised == 2
+    with store.connect() as conn:
+        types = {r.id: r.type for r in conn.execute(select(entities.c.id, entities.c.type))}
+        ends = {r.id: (r.src_id, r.dst_id) for r in conn.execute(select(relations.c.id, relations.c.src_id, relations.c.dst_id))}
+    assert GROUP_TYPE in types.values()  # the layer exists, so the check below can fail
+    hits = recall("demo:user0", "where do I live? New York City", store=store, kinds=("relation",), modes=("graph",))
+    assert hits, "the user's own lives_in relation is found"
+    for h in hits:
+        assert GROUP_TYPE not in {types[e] for e in ends[h.id]}, h

@@ -8,6 +8,7 @@ from datetime import datetime
 from background_pipelines.recall.text import STOPWORDS, ngrams, predicates_for, same_word, words
 from background_pipelines.cognition.graph import normalize_name as norm
 from background_pipelines.store import search_index
+from background_pipelines.store.hubs import GROUP_TYPE
 from background_pipelines.users.identity import entity_norm, is_user_key
 
 _HOP2_LIMIT = 500
@@ -40,7 +41,13 @@ def search(conn, user: str, query: str, *, at: datetime | None, include_invalid:
     ents = dict(ents)
     if uid is None:
         return [], {}, {}
-    keep = (lambda r: True) if include_invalid and at is None else (lambda r: relation_valid(r, at))
+    valid = (lambda r: True) if include_invalid and at is None else (lambda r: relation_valid(r, at))
+
+    def keep(r: dict) -> bool:
+        # the hub-organisation layer (hubs.py) only restates relations that exist beside it: as
+        # evidence it would repeat them and spend hop-2 slots on group nodes
+        return valid(r) and GROUP_TYPE not in (ents.get(r["src_id"], {}).get("type"), ents.get(r["dst_id"], {}).get("type"))
+
     hop1 = [r for r in hop1 if keep(r)]
     matched = set(search_index.entities_by_norms(conn, sorted({norm(g) for g in ngrams(query)} - {norm(user)})))
     neighbours = {r["src_id"] for r in hop1} | {r["dst_id"] for r in hop1}
@@ -50,10 +57,10 @@ def search(conn, user: str, query: str, *, at: datetime | None, include_invalid:
     hop2 = search_index.relations_from(conn, neighbours, limit=_HOP2_LIMIT)
     if neighbours & matched:
         hop2 += search_index.relations_touching(conn, neighbours & matched)
-    hop2 = [r for r in hop2 if keep(r)]
     missing = ({r["src_id"] for r in hop2} | {r["dst_id"] for r in hop2}) - set(ents)
     if missing:
         ents.update(search_index.entities_by_ids(conn, missing))
+    hop2 = [r for r in hop2 if keep(r)]
     qwords = {w for w in words(query) if w not in STOPWORDS} - set(words(user))
     asked = predicates_for(query)
 
