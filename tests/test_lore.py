@@ -261,3 +261,38 @@ def test_an_unknown_document_id_fails_the_run_without_retries(store, bgp_env):
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "unknown document id(s) [42]" in failure.event_specific_data.error.message
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+
+
+def test_decay_never_expires_relations_resting_only_on_lore(store, bgp_env, tmp_path):
+    """Lore is a character's curated background: a year without mention expires what users said, never
+    the relations the digest made from the document."""
+    from datetime import datetime
+
+    from background_pipelines.cognition.facts import extract_facts
+    from background_pipelines.cognition.graph import update_knowledge_graph
+    from background_pipelines.graph_upkeep import decay_relations
+    from background_pipelines.ingest.writer import record_messages
+    from background_pipelines.llm.gateway import Gateway
+
+    doc = tmp_path / "mira.md"
+    doc.write_text(LORE)
+    s = _store_with_mira(bgp_env)
+    add_documents(s, [doc], "Mira", chunk_chars=400)
+    _digest(bgp_env, slice_chunks=100)
+    record_messages([dict(external_id="u1", channel="dm/ola", session="s1", author="ola", text="I live in Porto.",
+                          created_at="2026-11-02T10:00:00Z")], s, platform="demo")
+    settings = Settings.from_env()
+    gw = Gateway.from_settings(settings, s)
+    extract_facts(s, gw, settings, "2026-11-02")
+    update_knowledge_graph(s, gw, settings, "2026-11-02")
+    lore_ids = {f["id"] for f in lore_facts(s)}
+    with s.connect() as conn:
+        rels = [(r.id, set(r.source_fact_ids)) for r in conn.execute(select(relations.c.id, relations.c.source_fact_ids))]
+    from_lore = {rid for rid, fids in rels if fids and fids <= lore_ids}
+    from_chat = {rid for rid, fids in rels if not fids & lore_ids}
+    assert from_lore and from_chat  # both kinds exist, so the check below can fail either way
+
+    decay_relations(s, now=datetime(2030, 1, 1))
+    with s.connect() as conn:
+        expired = set(conn.execute(select(relations.c.id).where(relations.c.expired_at.is_not(None))).scalars())
+    assert from_chat <= expired and not (from_lore & expired)

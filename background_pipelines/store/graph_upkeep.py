@@ -12,7 +12,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, upda
 from sqlalchemy.sql.sqltypes import Boolean, DateTime, LargeBinary
 
 from background_pipelines.store.engine import Store
-from background_pipelines.store.schema import embeddings, entities, entity_merges, facts, messages, relations
+from background_pipelines.store.schema import embeddings, entities, entity_merges, facts, lore_fact_sources, messages, relations
 
 COOCCURS = "co_occurs_with"
 _CHUNK = 500
@@ -275,14 +275,16 @@ def list_merges(store: Store, limit: int = 50, include_undone: bool = True) -> l
 
 
 def active_relations(store: Store) -> list[tuple[int, float, datetime]]:
-    """(id, weight, last_seen) of current relations not yet expired."""
+    """(id, weight, last_seen) of current relations not yet expired, except those resting only on lore
+    (a character's curated background, digested from documents): canon does not fade with disuse."""
     with store.connect() as conn:
+        lore = set(conn.execute(select(lore_fact_sources.c.fact_id).distinct()).scalars())
         rows = conn.execute(
-            select(relations.c.id, relations.c.weight, relations.c.last_seen).where(
+            select(relations.c.id, relations.c.weight, relations.c.last_seen, relations.c.source_fact_ids).where(
                 relations.c.expired_at.is_(None), relations.c.invalidated_at.is_(None)
             )
         )
-        return [tuple(r) for r in rows]
+        return [(rid, w, seen) for rid, w, seen, fact_ids in rows if not (lore and fact_ids and set(fact_ids) <= lore)]
 
 
 def mark_expired(store: Store, ids: Sequence[int], now: datetime) -> int:
