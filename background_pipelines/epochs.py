@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Sequence
 
 from background_pipelines.character.days import day_is_over, widest_window
-from background_pipelines.character.material import _profile_day
+from background_pipelines.character.material import profile_day
 from background_pipelines.cognition.result import StageResult, as_days, md_table, per_day
 from background_pipelines.store import character as cstore
 from background_pipelines.store import epochs as estore
@@ -106,7 +106,7 @@ def synthesize_epochs(
         names = set(profiles) | cstore.character_authors_between(store, *widest_window(d))
         if characters:
             names &= set(characters)
-        whos = [_profile_day(n, d, profiles.get(n)) for n in sorted(names)]
+        whos = [profile_day(n, d, profiles.get(n)) for n in sorted(names)]
         over = [w for w in whos if day_is_over(d, w.timezone, now)]
         waiting = [f"{w.name}/{d}" for w in whos if w not in over]
         if waiting:

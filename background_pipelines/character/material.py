@@ -117,7 +117,7 @@ class DayMaterial(Material):
     fact_ids: list[int] = field(default_factory=list)
 
 
-def _profile_day(name: str, day: str, profile: dict | None) -> CharacterDay:
+def profile_day(name: str, day: str, profile: dict | None) -> CharacterDay:
     tz = (profile or {}).get("timezone") or "UTC"
     start, end = day_window(day, tz, owner=f"character {name!r}")
     return CharacterDay(
@@ -160,7 +160,7 @@ def active_characters(store: Store, day: str, only: list[str] | None = None) -> 
         candidates &= set(only)
     out = []
     for name in sorted(candidates):
-        who = _profile_day(name, day, profiles.get(name))
+        who = profile_day(name, day, profiles.get(name))
         if cstore.character_sessions(store, name, who.start, who.end):
             out.append(who)
     return out
