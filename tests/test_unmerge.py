@@ -100,3 +100,12 @@ def test_unmerge_is_the_function_after_its_submodule_was_imported():
     from background_pipelines.graph_upkeep import unmerge as fn
 
     assert callable(fn) and fn.__name__ == "unmerge"
+
+
+def test_a_lazy_name_that_is_a_submodule_name_is_refused():
+    import pytest
+
+    from background_pipelines.lazy import lazy_attributes
+
+    with pytest.raises(ValueError, match=r"\['unmerge'\] are submodule names"):
+        lazy_attributes("background_pipelines.graph_upkeep", {"unmerge": "unmerge"})

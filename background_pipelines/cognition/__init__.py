@@ -1,7 +1,7 @@
 """Message-level cognition: scoring and pins, embeddings, session summaries, fact extraction, the
 temporal knowledge graph and relationship scores. Engine functions only; no Dagster here."""
 
-import importlib
+from background_pipelines.lazy import lazy_attributes
 
 # name -> submodule, imported on first use: the code location imports this package for StageResult
 # and must not pay for numpy and every stage's dependencies when it loads
@@ -18,9 +18,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

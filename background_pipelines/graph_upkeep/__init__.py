@@ -1,7 +1,7 @@
 """Knowledge-graph upkeep, free of Dagster: entity consolidation (with unmerge), co-occurrence
 enrichment, decay with soft expiry, and weekly pruning."""
 
-import importlib
+from background_pipelines.lazy import lazy_attributes
 
 # `unmerge` is both a submodule and a function: importing the submodule (anyone's
 # `import background_pipelines.graph_upkeep.unmerge`) rebinds the package attribute to the module, and
@@ -24,9 +24,4 @@ _LAZY = {
 __all__ = ["unmerge", "UnmergeError", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -1,7 +1,7 @@
 """The lore digest: character background documents (markdown or text) added with `bgp lore add`,
 cut into chunks and folded into the knowledge graph a bounded slice at a time, by cursor."""
 
-import importlib
+from background_pipelines.lazy import lazy_attributes
 
 STAGE = "lore_digest"  # the ledger stage: one item per chunk of a document revision
 VERSION = "lore-v1"  # also facts.version of lore facts (store/lore.py relies on the "lore-" prefix)
@@ -20,9 +20,4 @@ _LAZY = {
 __all__ = ["STAGE", "VERSION", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
