@@ -6,12 +6,13 @@ each table. Dialect-aware upsert helpers live here so those modules stay portabl
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import Table, create_engine, event
+from sqlalchemy import Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 
@@ -154,6 +155,16 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
 
 
 # -- dialect-aware writes ----------------------------------------------------------------------
+
+
+def lock_keys(conn: Connection, keys: Iterable[str]) -> None:
+    """Hold transaction-scoped locks on `keys` until commit, taken in one global (sorted) order so waits
+    never form a cycle. PostgreSQL: advisory locks; SQLite: nothing (its single writer serialises)."""
+    if conn.dialect.name != "postgresql":
+        return
+    ids = {int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(), "big", signed=True) for k in keys}
+    for k in sorted(ids):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
 
 
 def _insert(conn: Connection, table: Table):

@@ -8,7 +8,7 @@ from typing import Sequence
 
 from sqlalchemy import func, select, update
 
-from background_pipelines.store.engine import insert_ignore
+from background_pipelines.store.engine import insert_ignore, lock_keys
 from background_pipelines.store.ledger import utcnow
 from background_pipelines.store.schema import pins
 
@@ -21,15 +21,20 @@ def add_auto_pins(conn, wanted: Sequence[tuple[str, int, datetime]], cap: int = 
     unpinned) is left alone, so reruns neither duplicate nor resurrect."""
     if not wanted:
         return 0, 0
+    characters = sorted({c for c, _, _ in wanted})
+    # two runs pinning for one character (two days in parallel, a second worker) take turns, so the
+    # second sees the first's pins and the cap keeps the same newest ones whatever the order
+    lock_keys(conn, (f"pins:{c}" for c in characters))
     rows = [dict(character=c, message_id=m, kind="auto", pinned_at=t, unpinned_at=None) for c, m, t in wanted]
     added = insert_ignore(conn, pins, rows, ["character", "message_id"])
     evicted = 0
     now = utcnow()
-    for character in sorted({c for c, _, _ in wanted}):
+    for character in characters:
         active = conn.execute(
             select(pins.c.id)
             .where(pins.c.character == character, pins.c.kind == "auto", pins.c.unpinned_at.is_(None))
-            .order_by(pins.c.pinned_at.desc(), pins.c.id.desc())
+            # ties in time broken by the message, never by the row id (which follows insertion order)
+            .order_by(pins.c.pinned_at.desc(), pins.c.message_id.desc())
         ).scalars().all()
         extra = active[cap:]
         if extra:
