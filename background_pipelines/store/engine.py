@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -165,6 +166,25 @@ def lock_keys(conn: Connection, keys: Iterable[str]) -> None:
     ids = {int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(), "big", signed=True) for k in keys}
     for k in sorted(ids):
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
+
+
+@contextmanager
+def locked_transaction(store: "Store", keys: Iterable[str]) -> Iterator[Connection]:
+    """A transaction holding the locks of `keys` (lock_keys) from its start: two runs writing under one
+    key (two days in parallel, a retry, a second worker) take turns. SQLite: BEGIN IMMEDIATE (one
+    writer anyway; taking it first avoids a read-then-upgrade SQLITE_BUSY)."""
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.begin()
+            lock_keys(conn, keys)
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
 
 
 def _insert(conn: Connection, table: Table):

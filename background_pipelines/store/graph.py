@@ -4,16 +4,14 @@ locks that serialise writers per user and per entity without deadlocks."""
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
-from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, TypeVar
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from background_pipelines.store.engine import Store, insert_ignore
+from background_pipelines.store.engine import Store, insert_ignore, lock_keys, locked_transaction
 from background_pipelines.store.ledger import utcnow
 from background_pipelines.store.schema import embeddings, entities, entity_merges, relations
 
@@ -23,39 +21,17 @@ _RETRY_ATTEMPTS = 6
 
 # -- locks: one transaction per user, entity locks taken in one global (sorted) order ---------------
 
-def _lock_id(key: str) -> int:
-    """A signed 64-bit advisory-lock id for `key` (a collision only serialises two keys)."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-@contextmanager
-def user_transaction(store: Store, user: str) -> Iterator:
+def user_transaction(store: Store, user: str):
     """A transaction that holds the lock of `user`: two runs folding facts of one user (two days in
-    parallel, a retry, a second worker) take turns. PostgreSQL: a transaction-scoped advisory lock;
-    SQLite: BEGIN IMMEDIATE (SQLite has one writer anyway; taking it first avoids a read-then-upgrade
-    SQLITE_BUSY)."""
-    with store.engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.begin()
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_id(f"user:{user}")})
-        try:
-            yield conn
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+    parallel, a retry, a second worker) take turns."""
+    return locked_transaction(store, [f"user:{user}"])
 
 
 def lock_entities(conn, norms: Iterable[str]) -> None:
-    """Lock entity keys in sorted lock-id order, after the user lock: every writer takes them in the
-    same order, so waits never form a cycle (no deadlock), and an entity is never inserted or
-    rewritten by two transactions at once (the ON CONFLICT (norm) deadlock this replaces)."""
-    if conn.dialect.name != "postgresql":
-        return  # the SQLite transaction already holds the database's single write lock
-    for k in sorted({_lock_id(f"entity:{n}") for n in norms}):
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
+    """Lock entity keys in one global order, after the user lock: waits never form a cycle (no
+    deadlock), and an entity is never inserted or rewritten by two transactions at once (the
+    ON CONFLICT (norm) deadlock this replaces). SQLite already holds its single write lock."""
+    lock_keys(conn, (f"entity:{n}" for n in norms))
 
 
 def _retryable(exc: BaseException) -> bool:

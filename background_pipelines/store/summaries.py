@@ -3,13 +3,11 @@ the previous summary of its session, and the per-session lock their writers take
 
 from __future__ import annotations
 
-import hashlib
-from contextlib import contextmanager
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from sqlalchemy import func, select, text, update
 
-from background_pipelines.store.engine import Store, insert_ignore, upsert
+from background_pipelines.store.engine import Store, insert_ignore, locked_transaction, upsert
 from background_pipelines.store.schema import embeddings, summaries
 
 _KEY = ["session", "last_message_id"]
@@ -42,29 +40,11 @@ def summaries_of_sessions(store: Store, sessions: Iterable[str]) -> dict[str, li
     return out
 
 
-def _lock_id(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-@contextmanager
-def chain_transaction(store: Store, sessions: Iterable[str]) -> Iterator:
+def chain_transaction(store: Store, sessions: Iterable[str]):
     """A transaction holding the chain lock of every session in `sessions`: two runs writing
     summaries of one session (two days in parallel, a retry, a second worker) take turns, so the
-    relinking at the end sees every summary committed before. PostgreSQL: transaction-scoped advisory
-    locks taken in sorted order (waits never form a cycle); SQLite: BEGIN IMMEDIATE (one writer)."""
-    with store.engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.begin()
-            for k in sorted({_lock_id(f"summary-chain:{s}") for s in sessions}):
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
-        try:
-            yield conn
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+    relinking at the end sees every summary committed before."""
+    return locked_transaction(store, (f"summary-chain:{s}" for s in sessions))
 
 
 def relink_chains(conn, sessions: Iterable[str]) -> int:
