@@ -39,7 +39,15 @@ def _launch_from_asset_page(page, base: str, asset: str, selection: str, button:
     # an asset whose upstream was never materialized (message_scores reads extracted_facts of the days
     # before, for its topic factor) gets an "Are you sure?" warning first: a person confirms it
     warning = page.get_by_role("dialog").filter(has_text="Are you sure?")
-    page.add_locator_handler(warning, lambda _: warning.get_by_role("button", name="Confirm").click(), times=1)
+
+    def confirm(_) -> None:
+        # handlers do not nest: the community sign-up dialog may lie over this one, close it first
+        if page.get_by_text("Join the Dagster community").is_visible():
+            page.get_by_role("button", name="Skip").click()
+        # the click event on the button itself: an overlay that re-renders over it cannot take it
+        warning.get_by_role("button", name="Confirm").dispatch_event("click")
+
+    page.add_locator_handler(warning, confirm, times=1)
     page.get_by_role("button", name="Materialize…").click()
     dialog = page.get_by_role("dialog")
     box = dialog.get_by_placeholder("No matching partitions").or_(dialog.locator("input[type=text]")).first
